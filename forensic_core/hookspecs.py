@@ -1,0 +1,110 @@
+"""Hook specifications: the one place that says what a plugin can provide.
+
+A plugin is a module (or object) listed under the ``forensic.plugins`` entry-point group that implements some
+of these hooks with the :data:`forensic_core.hookimpl` marker. Hooks are called with keyword arguments only.
+
+Registration hooks return :class:`~forensic_core.components.ComponentSpec` lists. They must stay *light*: a
+plugin's entry-point module imports only the core and pydantic, never torch/timm/open_clip/transformers; the
+heavy imports belong in the spec's lazy factory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pluggy
+
+PROJECT = "forensic"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+if TYPE_CHECKING:
+    import click
+
+    from forensic_core.components import ComponentSpec
+    from forensic_core.config import Pipeline
+    from forensic_core.report import InputResult, Report
+    from forensic_core.results import MediaItem
+
+
+@hookspec
+def forensic_register_detectors() -> Sequence[ComponentSpec]:
+    """Return the detector specs this plugin provides (media -> forgery score and label).
+
+    Called once per plugin at discovery; an exception here unregisters the plugin and is reported by
+    ``forensic plugins`` without affecting other plugins.
+    """
+
+
+@hookspec
+def forensic_register_localizers() -> Sequence[ComponentSpec]:
+    """Return the localizer specs this plugin provides (media -> heatmap in [0, 1] at input resolution)."""
+
+
+@hookspec
+def forensic_register_explainers() -> Sequence[ComponentSpec]:
+    """Return the explainer specs this plugin provides (media + deciding detector -> explanation)."""
+
+
+@hookspec
+def forensic_register_dialog_backends() -> Sequence[ComponentSpec]:
+    """Return the dialog backend specs this plugin provides (findings + conversation -> reply)."""
+
+
+@hookspec
+def forensic_register_face_detectors() -> Sequence[ComponentSpec]:
+    """Return the face detector specs this plugin provides (image -> faces with crop boxes and regions)."""
+
+
+@hookspec
+def forensic_add_commands(cli: click.Group) -> None:
+    """Add commands to the ``forensic`` CLI group.
+
+    Called when the CLI starts, so the command's *definition* must be light; import heavy modules inside the
+    command body.
+    """
+
+
+@hookspec(firstresult=True)
+def forensic_open_media(path: Path, frames: int, max_pixels: int) -> Sequence[MediaItem] | None:
+    """Open ``path`` as media items, or return None to let the next opener try.
+
+    firstresult: the first non-None answer wins. Plugins implement this for formats the core does not read
+    (DICOM, RAW, ...). ``frames`` is the number of frames to sample from a video; ``max_pixels`` the
+    decompression-bomb limit. Raise :class:`~forensic_core.errors.InputError` for a file you recognise but
+    cannot read.
+    """
+
+
+@hookspec
+def forensic_configure(pipeline: Pipeline) -> None:
+    """Called once with the validated pipeline before any component is built (e.g. to set up logging)."""
+
+
+@hookspec(wrapper=True)
+def forensic_analyze_input(source: str, pipeline: Pipeline) -> Generator[None, InputResult, InputResult]:
+    """Wrap the analysis of one input (timing, caching, chain-of-custody logs).
+
+    A wrapper: ``result = yield`` runs the analysis (and inner wrappers) and gives its
+    :class:`~forensic_core.report.InputResult`; return it, or a modified copy.
+    """
+    result = yield
+    return result
+
+
+@hookspec
+def forensic_render_report(report: Report, outdir: Path) -> Sequence[Path] | None:
+    """Write a rendering of ``report`` into ``outdir`` and return the files written.
+
+    The core's own HTML report is implemented through this hook; plugins may add formats (PDF, SARIF, ...).
+    """
+
+
+def hook_names() -> list[str]:
+    """Names of every hook defined here (used to validate plugins)."""
+    return sorted(name for name in globals() if name.startswith(f"{PROJECT}_"))
+
+

@@ -1,0 +1,105 @@
+"""The protocols selected components implement.
+
+The host never "calls every plugin on this image": a pipeline names components, their factories build
+instances, and the host calls these methods on them. All analysis methods take a batch (all face crops of an
+image, or all sampled frames of a video) so that model-based components can batch their inference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from forensic_core.results import (
+    Detection,
+    Explanation,
+    Face,
+    Findings,
+    Localization,
+    MediaItem,
+    Message,
+)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Media -> forgery score and label, one :class:`Detection` per item, in order."""
+
+    def detect(self, items: Sequence[MediaItem]) -> list[Detection]: ...
+
+
+@runtime_checkable
+class Localizer(Protocol):
+    """Media -> heatmap in [0, 1] at each item's resolution, one :class:`Localization` per item."""
+
+    def localize(self, items: Sequence[MediaItem]) -> list[Localization]: ...
+
+
+@runtime_checkable
+class Explainer(Protocol):
+    """Media + the detector that decided -> explanation maps and figures, one per item.
+
+    ``detector`` is the pipeline's detector instance this explainer was pointed at (None when the pipeline has
+    none); ``detections`` are that detector's results for the same items.
+    """
+
+    def explain(
+        self,
+        items: Sequence[MediaItem],
+        *,
+        detector: Detector | None,
+        detections: Sequence[Detection] | None,
+    ) -> list[Explanation]: ...
+
+
+@runtime_checkable
+class DialogBackend(Protocol):
+    """Findings + conversation so far -> the assistant's next message."""
+
+    def reply(self, findings: Findings, conversation: Sequence[Message]) -> Message: ...
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Full image (H x W x 3 uint8 RGB) -> faces, with crop boxes and named regions."""
+
+    def detect_faces(self, image: np.ndarray) -> list[Face]: ...
+
+
+@dataclass(frozen=True)
+class VisionTarget:
+    """What a model-based detector exposes so that an explainer can trace its decision through a ViT.
+
+    Attributes:
+        model: the vision transformer whose blocks the explainer hooks: a timm ``VisionTransformer`` or an
+            open_clip ``VisionTransformer`` (``clip.visual``).
+        inputs: the preprocessed batch the detector feeds it (a float tensor on the model's device).
+        forward: ``forward(inputs) -> Tensor`` running the detector's full decision for the batch *through*
+            ``model`` (so hooks on ``model`` see it) and returning per-image scores (B,) or logits (B, K).
+            It must be differentiable with respect to the transformer's internal activations.
+        family: ``"timm"`` or ``"open_clip"``: the module layout of ``model``.
+        class_names: names of the K logits when ``forward`` returns logits; empty for a single score.
+    """
+
+    model: Any
+    inputs: Any
+    forward: Callable[[Any], Any]
+    family: str
+    class_names: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class ExplainableDetector(Protocol):
+    """A detector whose decision a ViT explainer (DAAM) can trace block by block."""
+
+    def vision_target(self, items: Sequence[MediaItem]) -> VisionTarget: ...
+
+
+@runtime_checkable
+class Identified(Protocol):
+    """Optional: a component that can name the weights it runs (file hash, model tag) for provenance."""
+
+    def weights_identity(self) -> str | None: ...
