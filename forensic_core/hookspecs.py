@@ -10,7 +10,7 @@ heavy imports belong in the spec's lazy factory.
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -84,15 +84,14 @@ def forensic_configure(pipeline: Pipeline) -> None:
     """Called once with the validated pipeline before any component is built (e.g. to set up logging)."""
 
 
-@hookspec(wrapper=True)
-def forensic_analyze_input(source: str, pipeline: Pipeline) -> Generator[None, InputResult, InputResult]:
-    """Wrap the analysis of one input (timing, caching, chain-of-custody logs).
+@hookspec(firstresult=True)
+def forensic_analyze_input(source: str, analyze: Callable[[], InputResult]) -> InputResult | None:
+    """Run the analysis of one input; implement it as a wrapper to time, cache or log it.
 
-    A wrapper: ``result = yield`` runs the analysis (and inner wrappers) and gives its
+    The core's built-in implementation returns ``analyze()``. Plugins add ``@hookimpl(wrapper=True)``
+    implementations around it: ``result = yield`` runs the analysis (and inner wrappers) and gives the
     :class:`~forensic_core.report.InputResult`; return it, or a modified copy.
     """
-    result = yield
-    return result
 
 
 @hookspec

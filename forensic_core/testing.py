@@ -1,0 +1,217 @@
+"""Testing kit for plugin authors (an opt-in pytest plugin).
+
+Enable it with ``pytest_plugins = ["forensic_core.testing"]`` in a ``conftest.py``. It provides:
+
+* fixtures: ``forensic_registry`` (an isolated registry with no installed plugins), ``register_plugin`` (register a
+  plugin object for one test), ``forensic_cli`` (invoke the ``forensic`` CLI against that registry);
+* contract suites to subclass, one per component kind: :class:`DetectorContract`, :class:`LocalizerContract`,
+  :class:`ExplainerContract`, :class:`FaceDetectorContract`, :class:`DialogContract`. A subclass provides the
+  ``spec`` fixture (and optionally ``settings``, ``items``, ``registration_module``, ``detector``) and inherits
+  tests of the settings model, output types/ranges/shapes, determinism and lazy import.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from forensic_core.components import ComponentSpec
+from forensic_core.context import BuildContext
+from forensic_core.results import Detection, Explanation, Face, Findings, Localization, MediaItem, Message
+
+HEAVY_MODULES = ("torch", "timm", "open_clip", "transformers", "cv2", "scipy", "skimage", "matplotlib")
+
+
+def build_component(spec: ComponentSpec, settings: Any = None, context: BuildContext | None = None) -> Any:
+    """Build a component instance the way the pipeline does (lazy factory, settings, shared context)."""
+    factory = spec.resolve_factory()
+    return factory(settings if settings is not None else spec.settings(), context or BuildContext())
+
+
+def random_items(shapes: Sequence[tuple[int, int]] = ((48, 64), (64, 40)), seed: int = 0) -> list[MediaItem]:
+    """Small deterministic RGB items of different sizes (different sizes catch shape bugs)."""
+    rng = np.random.default_rng(seed)
+    return [
+        MediaItem(image=rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8), source=f"random-{i}.png")
+        for i, (h, w) in enumerate(shapes)
+    ]
+
+
+def imported_heavy_modules(statement: str) -> list[str]:
+    """Run ``statement`` in a fresh interpreter and return the heavy modules it imported."""
+    code = (
+        f"import sys, json\n{statement}\n"
+        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+class _ComponentContract:
+    """Tests every component kind shares: settings model, spec, lazy registration."""
+
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        raise NotImplementedError("contract subclasses must provide a 'spec' fixture")
+
+    @pytest.fixture
+    def settings(self, spec: ComponentSpec) -> Any:
+        return spec.settings()
+
+    @pytest.fixture
+    def items(self) -> list[MediaItem]:
+        return random_items()
+
+    @pytest.fixture
+    def registration_module(self) -> str | None:
+        return None
+
+    @pytest.fixture
+    def context(self) -> Iterator[BuildContext]:
+        ctx = BuildContext()
+        yield ctx
+        ctx.close()
+
+    @pytest.fixture
+    def component(self, spec: ComponentSpec, settings: Any, context: BuildContext) -> Any:
+        return build_component(spec, settings, context)
+
+    def test_spec_has_one_line_summary(self, spec: ComponentSpec) -> None:
+        assert spec.summary.strip() and "\n" not in spec.summary
+
+    def test_settings_reject_unknown_keys(self, spec: ComponentSpec) -> None:
+        with pytest.raises(ValidationError):
+            spec.settings.model_validate({"surely_not_a_setting": 1})
+
+    def test_every_setting_is_documented(self, spec: ComponentSpec) -> None:
+        undocumented = [name for name, f in spec.settings.model_fields.items() if not (f.description or "").strip()]
+        assert not undocumented, f"settings without description: {undocumented}"
+
+    def test_settings_round_trip_through_json(self, spec: ComponentSpec, settings: Any) -> None:
+        assert spec.settings.model_validate_json(settings.model_dump_json()) == settings
+        json.dumps(spec.settings.model_json_schema())
+
+    def test_registration_module_does_not_import_heavy_libraries(self, registration_module: str | None) -> None:
+        if registration_module is None:
+            pytest.skip("no registration_module fixture given")
+        assert imported_heavy_modules(f"import {registration_module}") == []
+
+
+class DetectorContract(_ComponentContract):
+    """Contract for detectors: one Detection per item, in [0, 1], deterministic."""
+
+    def test_detect_returns_one_detection_per_item(self, component: Any, items: list[MediaItem]) -> None:
+        results = component.detect(items)
+        assert len(results) == len(items)
+        assert all(isinstance(r, Detection) and 0.0 <= r.score <= 1.0 for r in results)
+
+    def test_detect_is_deterministic(self, component: Any, items: list[MediaItem]) -> None:
+        first = [r.score for r in component.detect(items)]
+        second = [r.score for r in component.detect(items)]
+        np.testing.assert_allclose(first, second, rtol=0, atol=1e-6)
+
+    def test_detect_batch_equals_single(self, component: Any, items: list[MediaItem]) -> None:
+        batch = [r.score for r in component.detect(items)]
+        single = [component.detect([item])[0].score for item in items]
+        np.testing.assert_allclose(batch, single, rtol=0, atol=1e-4)
+
+    def test_detect_empty_batch(self, component: Any) -> None:
+        assert list(component.detect([])) == []
+
+    def test_details_are_json_serialisable(self, component: Any, items: list[MediaItem]) -> None:
+        for result in component.detect(items[:1]):
+            json.dumps(dict(result.details))
+
+
+class LocalizerContract(_ComponentContract):
+    """Contract for localizers: float heatmaps in [0, 1] at each item's exact resolution."""
+
+    def test_heatmaps_match_item_resolution(self, component: Any, items: list[MediaItem]) -> None:
+        results = component.localize(items)
+        assert len(results) == len(items)
+        for result, item in zip(results, items):
+            assert isinstance(result, Localization)
+            assert result.heatmap.shape == (item.height, item.width)
+            assert np.issubdtype(result.heatmap.dtype, np.floating)
+
+    def test_localize_is_deterministic(self, component: Any, items: list[MediaItem]) -> None:
+        first = component.localize(items)
+        second = component.localize(items)
+        for a, b in zip(first, second):
+            np.testing.assert_allclose(a.heatmap, b.heatmap, rtol=0, atol=1e-5)
+
+    def test_localize_empty_batch(self, component: Any) -> None:
+        assert list(component.localize([])) == []
+
+
+class ExplainerContract(_ComponentContract):
+    """Contract for explainers: one Explanation per item with maps in [0, 1] and decodable figures."""
+
+    @pytest.fixture
+    def detector(self) -> Any:
+        return None
+
+    @pytest.fixture
+    def detections(self, detector: Any, items: list[MediaItem]) -> list[Detection] | None:
+        return None if detector is None else detector.detect(items)
+
+    def test_explain_returns_one_explanation_per_item(
+        self, component: Any, items: list[MediaItem], detector: Any, detections: Any
+    ) -> None:
+        results = component.explain(items, detector=detector, detections=detections)
+        assert len(results) == len(items)
+        assert all(isinstance(r, Explanation) for r in results)
+
+    def test_figures_decode_as_images(
+        self, component: Any, items: list[MediaItem], detector: Any, detections: Any
+    ) -> None:
+        from PIL import Image
+
+        for result in component.explain(items[:1], detector=detector, detections=detections[:1] if detections else None):
+            for figure in result.figures.values():
+                if figure.suffix in (".png", ".jpg", ".gif", ".webp"):
+                    with Image.open(io.BytesIO(figure.data)) as img:
+                        img.load()
+
+
+class FaceDetectorContract(_ComponentContract):
+    """Contract for face detectors: faces inside the image, crop boxes containing face boxes, regions named."""
+
+    @pytest.fixture
+    def face_image(self, items: list[MediaItem]) -> np.ndarray:
+        return items[0].image
+
+    def test_faces_lie_inside_the_image(self, component: Any, face_image: np.ndarray) -> None:
+        height, width = face_image.shape[:2]
+        for face in component.detect_faces(face_image):
+            assert isinstance(face, Face)
+            for box in (face.box, face.crop_box):
+                assert 0 <= box.x0 < box.x1 <= width and 0 <= box.y0 < box.y1 <= height
+            assert face.crop_box.x0 <= face.box.x0 and face.crop_box.x1 >= face.box.x1
+            assert face.crop_box.y0 <= face.box.y0 and face.crop_box.y1 >= face.box.y1
+            for name, polygon in face.regions.items():
+                assert np.asarray(polygon).ndim == 2 and np.asarray(polygon).shape[1] == 2, name
+
+    def test_detect_faces_is_deterministic(self, component: Any, face_image: np.ndarray) -> None:
+        first = [f.box for f in component.detect_faces(face_image)]
+        assert first == [f.box for f in component.detect_faces(face_image)]
+
+
+class DialogContract(_ComponentContract):
+    """Contract for dialog backends: an assistant message for a question about given findings."""
+
+    @pytest.fixture
+    def findings(self) -> Findings:
+        return Findings(source="x.png", detections={"d": Detection.from_score(0.9)}, localizations={})
+
+    def test_reply_is_an_assistant_message(self, component: Any, findings: Findings) -> None:
+        reply = component.reply(findings, [Message("user", "Is this image a deepfake?")])
+        assert isinstance(reply, Message) and reply.role == "assistant" and reply.content.strip()
