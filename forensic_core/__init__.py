@@ -18,8 +18,8 @@ from forensic_core.errors import (
 )
 from forensic_core.hookspecs import hookimpl
 from forensic_core.protocols import (
-    DialogBackend,
     Detector,
+    DialogBackend,
     ExplainableDetector,
     Explainer,
     FaceDetector,

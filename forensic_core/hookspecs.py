@@ -105,5 +105,3 @@ def forensic_render_report(report: Report, outdir: Path) -> Sequence[Path] | Non
 def hook_names() -> list[str]:
     """Names of every hook defined here (used to validate plugins)."""
     return sorted(name for name in globals() if name.startswith(f"{PROJECT}_"))
-
-

@@ -47,10 +47,7 @@ def random_items(shapes: Sequence[tuple[int, int]] = ((48, 64), (64, 40)), seed:
 
 def imported_heavy_modules(statement: str) -> list[str]:
     """Run ``statement`` in a fresh interpreter and return the heavy modules it imported."""
-    code = (
-        f"import sys, json\n{statement}\n"
-        f"print(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))"
-    )
+    code = f"import sys, json\n{statement}\nprint(json.dumps([m for m in {list(HEAVY_MODULES)!r} if m in sys.modules]))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -137,7 +134,7 @@ class LocalizerContract(_ComponentContract):
     def test_heatmaps_match_item_resolution(self, component: Any, items: list[MediaItem]) -> None:
         results = component.localize(items)
         assert len(results) == len(items)
-        for result, item in zip(results, items):
+        for result, item in zip(results, items, strict=True):
             assert isinstance(result, Localization)
             assert result.heatmap.shape == (item.height, item.width)
             assert np.issubdtype(result.heatmap.dtype, np.floating)
@@ -145,7 +142,7 @@ class LocalizerContract(_ComponentContract):
     def test_localize_is_deterministic(self, component: Any, items: list[MediaItem]) -> None:
         first = component.localize(items)
         second = component.localize(items)
-        for a, b in zip(first, second):
+        for a, b in zip(first, second, strict=True):
             np.testing.assert_allclose(a.heatmap, b.heatmap, rtol=0, atol=1e-5)
 
     def test_localize_empty_batch(self, component: Any) -> None:
@@ -175,7 +172,8 @@ class ExplainerContract(_ComponentContract):
     ) -> None:
         from PIL import Image
 
-        for result in component.explain(items[:1], detector=detector, detections=detections[:1] if detections else None):
+        first_detections = detections[:1] if detections else None
+        for result in component.explain(items[:1], detector=detector, detections=first_detections):
             for figure in result.figures.values():
                 if figure.suffix in (".png", ".jpg", ".gif", ".webp"):
                     with Image.open(io.BytesIO(figure.data)) as img:
