@@ -1,0 +1,156 @@
+"""The classic components: factories named by :mod:`forensic_classic.plugin`, loaded on first use.
+
+The localizers and the detector of one pipeline share an :class:`EvidenceCache` (through the build context),
+so a pipeline that shows the ELA heatmap *and* scores with the classic detector computes ELA once per image.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from forensic_classic.ela import CellMap, ela_cells
+from forensic_classic.ghost import ghost_cells
+from forensic_classic.imaging import squash, upsample
+from forensic_classic.noise import noise_cells
+from forensic_classic.plugin import (
+    ClassicDetectorSettings,
+    ElaSettings,
+    GhostSettings,
+    NoiseSettings,
+)
+from forensic_classic.scoring import RULE, combine, concentration
+from forensic_core import BuildContext, Detection, Localization, MediaItem
+
+MapSettings = ElaSettings | NoiseSettings | GhostSettings
+
+
+def compute_cells(name: str, image: np.ndarray, settings: Any) -> CellMap:
+    """Run evidence map ``name`` ('ela', 'noise' or 'ghost') on an H x W x 3 uint8 image."""
+    if name == "ela":
+        return ela_cells(image, settings.qualities, smoothing=settings.smoothing, two_sided=settings.two_sided)
+    if name == "noise":
+        return noise_cells(
+            image, block=settings.block, edge_quantile=settings.edge_quantile, smoothing=settings.smoothing
+        )
+    if name == "ghost":
+        return ghost_cells(image, settings.qualities, smoothing=settings.smoothing)
+    raise ValueError(f"unknown evidence map {name!r}")
+
+
+DEFAULT_SETTINGS: dict[str, Callable[[], Any]] = {"ela": ElaSettings, "noise": NoiseSettings, "ghost": GhostSettings}
+
+
+class EvidenceCache:
+    """A small LRU of cell maps keyed by (map, settings, image digest), safe to share between components."""
+
+    def __init__(self, capacity: int = 8) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[tuple[str, str, str], CellMap] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def digest(image: np.ndarray) -> str:
+        return hashlib.blake2b(np.ascontiguousarray(image).data, digest_size=16).hexdigest() + str(image.shape)
+
+    def cells(self, name: str, image: np.ndarray, settings: Any) -> CellMap:
+        key = (name, settings.model_dump_json(), self.digest(image))
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]
+        result = compute_cells(name, image, settings)
+        with self._lock:
+            self._entries[key] = result
+            while len(self._entries) > self.capacity:
+                self._entries.popitem(last=False)
+        return result
+
+
+def shared_cache(context: BuildContext | None) -> EvidenceCache:
+    if context is None:
+        return EvidenceCache()
+    return context.shared("forensic_classic.evidence", EvidenceCache)
+
+
+def heatmap_from_cells(cells: CellMap, shape: tuple[int, int], z_half: float) -> np.ndarray:
+    """Cell z-scores -> H x W heat in [0, 1] (bilinear, then the logistic of :func:`squash`)."""
+    return squash(upsample(cells.z, shape, cells.block), center=z_half, width=1.0)
+
+
+class MapLocalizer:
+    """A localizer showing one evidence map as a heatmap (heat 0.5 = ``z_half`` robust z-units)."""
+
+    def __init__(self, name: str, settings: MapSettings, cache: EvidenceCache) -> None:
+        self.name = name
+        self.settings = settings
+        self.cache = cache
+
+    def localize(self, items: Sequence[MediaItem]) -> list[Localization]:
+        results = []
+        for item in items:
+            cells = self.cache.cells(self.name, item.image, self.settings)
+            heat = heatmap_from_cells(cells, (item.height, item.width), self.settings.z_half)
+            mask = heat >= 0.5
+            details = {
+                "method": self.name,
+                **cells.details,
+                "cell_size": cells.block,
+                "z_half": self.settings.z_half,
+                "max_z": round(float(cells.z.max()), 3),
+                "flagged_fraction": round(float(mask.mean()), 4),
+            }
+            results.append(Localization(heatmap=heat, mask=mask, details=details))
+        return results
+
+
+class ClassicDetector:
+    """Heuristic splice score from the concentration of anomaly in the chosen evidence maps (see scoring.py)."""
+
+    def __init__(self, settings: ClassicDetectorSettings, cache: EvidenceCache) -> None:
+        self.settings = settings
+        self.cache = cache
+
+    def detect(self, items: Sequence[MediaItem]) -> list[Detection]:
+        return [self._detect_one(item) for item in items]
+
+    def _detect_one(self, item: MediaItem) -> Detection:
+        s = self.settings
+        stats = {}
+        for name in s.evidence:
+            cells = self.cache.cells(name, item.image, DEFAULT_SETTINGS[name]())
+            stats[name] = concentration(cells.z, s.window)
+        score, per_map = combine(stats, s.center, s.slope)
+        details = {
+            "heuristic": True,
+            "rule": RULE,
+            "evidence": list(s.evidence),
+            "window": s.window,
+            "center": s.center,
+            "slope": s.slope,
+            "concentration": {name: round(value, 4) for name, value in stats.items()},
+            "map_scores": {name: round(value, 4) for name, value in per_map.items()},
+            "strongest": max(per_map, key=per_map.__getitem__),
+        }
+        return Detection.from_score(score, s.threshold, details=details)
+
+
+def build_ela(settings: ElaSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("ela", settings, shared_cache(context))
+
+
+def build_noise(settings: NoiseSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("noise", settings, shared_cache(context))
+
+
+def build_ghost(settings: GhostSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("ghost", settings, shared_cache(context))
+
+
+def build_classic_detector(settings: ClassicDetectorSettings, context: BuildContext | None = None) -> ClassicDetector:
+    return ClassicDetector(settings, shared_cache(context))

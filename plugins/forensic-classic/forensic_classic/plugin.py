@@ -1,0 +1,137 @@
+"""Registration module of forensic-classic (entry point ``forensic.plugins: classic``).
+
+Imports only the core and pydantic: numpy/scipy/PIL work lives in :mod:`forensic_classic.components`, which
+the factories name by import string and which is loaded only when a pipeline uses one of these components.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from forensic_core import ComponentSettings, ComponentSpec, hookimpl
+
+Quality = Annotated[int, Field(ge=10, le=100)]
+EvidenceName = Literal["ela", "noise", "ghost"]
+
+
+class _MapSettings(ComponentSettings):
+    smoothing: int = Field(
+        1, ge=0, le=8, description="radius, in analysis cells, of the box filter applied to the anomaly map"
+    )
+    z_half: float = Field(
+        2.0,
+        gt=0,
+        le=20,
+        description="anomaly (robust z-score vs. the whole image) that maps to heat 0.5; the heatmap is a "
+        "logistic of (z - z_half), so it stays strictly monotonic in the evidence",
+    )
+
+
+class ElaSettings(_MapSettings):
+    """Error level analysis."""
+
+    qualities: tuple[Quality, ...] = Field(
+        (75, 90),
+        min_length=1,
+        max_length=8,
+        description="JPEG qualities (10-100) to re-save at; the per-block error ratios are averaged over them",
+    )
+    two_sided: bool = Field(
+        True,
+        description="flag blocks whose error per unit of texture is unusually low as well as unusually high "
+        "(a pasted region may have been compressed more or less than its host)",
+    )
+
+
+class NoiseSettings(_MapSettings):
+    """Noise-residual inconsistency."""
+
+    block: int = Field(16, ge=8, le=128, description="side in pixels of the windows the noise level is estimated in")
+    edge_quantile: float = Field(
+        0.7,
+        gt=0,
+        le=1,
+        description="pixels whose gradient lies above this image-wide quantile are edges, excluded from the "
+        "noise estimate",
+    )
+
+
+class GhostSettings(_MapSettings):
+    """JPEG ghosts."""
+
+    qualities: tuple[Quality, ...] = Field(
+        (50, 55, 60, 65, 70, 75, 80, 85, 90, 95),
+        min_length=3,
+        max_length=20,
+        description="JPEG qualities (10-100) spanning the range a previous save may have used; each costs "
+        "one grayscale JPEG round trip",
+    )
+
+
+class ClassicDetectorSettings(ComponentSettings):
+    """Heuristic detector over the classic evidence maps."""
+
+    evidence: tuple[EvidenceName, ...] = Field(
+        ("ela", "noise", "ghost"),
+        min_length=1,
+        description="evidence maps the score is computed from (each with its localizer's default settings)",
+    )
+    threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
+    window: float = Field(
+        0.15,
+        gt=0,
+        le=1,
+        description="side of the square window, as a fraction of the image's shorter side, over which "
+        "anomaly is averaged when looking for its most concentrated place",
+    )
+    center: float = Field(
+        1.5,
+        description="concentration (robust z units above the map's median) that maps to score 0.5",
+    )
+    slope: float = Field(0.5, gt=0, description="concentration difference that moves the score by one logistic unit")
+
+
+@hookimpl
+def forensic_register_localizers() -> list[ComponentSpec]:
+    return [
+        ComponentSpec(
+            name="ela",
+            summary="Error level analysis: re-save error per unit of texture, vs. the whole image (no weights)",
+            settings=ElaSettings,
+            factory="forensic_classic.components:build_ela",
+            requires="numpy, pillow, scipy",
+            tags=("weights-free", "jpeg"),
+        ),
+        ComponentSpec(
+            name="noise",
+            summary="Noise-residual inconsistency: local noise level vs. the whole image (no weights)",
+            settings=NoiseSettings,
+            factory="forensic_classic.components:build_noise",
+            requires="numpy, scipy",
+            tags=("weights-free",),
+        ),
+        ComponentSpec(
+            name="ghost",
+            summary="JPEG ghosts: blocks whose re-save error curve differs from the image's (no weights)",
+            settings=GhostSettings,
+            factory="forensic_classic.components:build_ghost",
+            requires="numpy, pillow, scipy",
+            tags=("weights-free", "jpeg"),
+        ),
+    ]
+
+
+@hookimpl
+def forensic_register_detectors() -> list[ComponentSpec]:
+    return [
+        ComponentSpec(
+            name="classic",
+            summary="Heuristic splice score from the concentration of ELA/noise/ghost anomaly (no weights)",
+            settings=ClassicDetectorSettings,
+            factory="forensic_classic.components:build_classic_detector",
+            requires="numpy, pillow, scipy",
+            tags=("weights-free", "heuristic"),
+        )
+    ]

@@ -1,0 +1,48 @@
+"""The classic detector's rule: how concentrated is the anomaly of each evidence map?
+
+A pristine photo's anomaly map is scattered (texture, saturation and noise make isolated cells unusual); a
+spliced region makes a *compact* patch of unusual cells. So for each map the statistic is
+
+    concentration = max over square windows (side ``window`` x shorter image side) of mean(z)  -  median(z)
+
+where z is the map's per-cell robust z-score. Each map's concentration becomes a score with a logistic
+``1 / (1 + exp(-(concentration - center) / slope))`` and the image score is the largest of them (one clear
+inconsistency suffices). The constants were set on generated splices (benchmarks/eval_splices.py); the
+score is a heuristic, not a calibrated probability, and the detector says so in its details.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+
+RULE = (
+    "per map: concentration = max over windows of mean robust z - median z; "
+    "map score = logistic((concentration - center) / slope); score = max over maps"
+)
+
+
+def concentration(z: np.ndarray, window_fraction: float) -> float:
+    """Largest window-mean of ``z`` above its median (0 for maps too small to hold a window)."""
+    from scipy.ndimage import uniform_filter
+
+    side = max(1, round(window_fraction * min(z.shape)))
+    if z.size == 0:
+        return 0.0
+    local = uniform_filter(z.astype(np.float64), size=side, mode="nearest")
+    half = side // 2
+    inner = local[half : z.shape[0] - half or None, half : z.shape[1] - half or None]
+    peak = float(inner.max()) if inner.size else float(local.max())
+    return max(0.0, peak - float(np.median(z)))
+
+
+def logistic(value: float, center: float, slope: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, (value - center) / slope))))
+
+
+def combine(concentrations: Mapping[str, float], center: float, slope: float) -> tuple[float, dict[str, float]]:
+    """Per-map scores and their maximum, the image score."""
+    scores = {name: logistic(value, center, slope) for name, value in concentrations.items()}
+    return max(scores.values()), scores
