@@ -1,0 +1,68 @@
+"""Writing arrays and figures beside the report, referenced by relative paths."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from forensic_core.imaging import encode, fit_size, to_uint8
+from forensic_core.report import FigureRecord
+from forensic_core.results import Figure
+
+PREVIEW_LONGEST_SIDE = 1024
+
+
+def safe_stem(text: str, limit: int = 40) -> str:
+    """A file-name-safe stem (untrusted input names never become paths as they are)."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._-") or "item"
+    return stem[:limit]
+
+
+class ArtifactWriter:
+    """Writes one input's files into ``outdir/artifacts/<index>-<name>/`` and returns relative paths."""
+
+    def __init__(self, outdir: Path, index: int, source: str) -> None:
+        self.outdir = outdir
+        self.folder = outdir / "artifacts" / f"{index:04d}-{safe_stem(Path(source).name)}"
+        self._used: set[str] = set()
+
+    def _path(self, name: str, suffix: str) -> Path:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        base = safe_stem(name, 80)
+        candidate, counter = base, 1
+        while candidate + suffix in self._used:
+            counter += 1
+            candidate = f"{base}-{counter}"
+        self._used.add(candidate + suffix)
+        return self.folder / (candidate + suffix)
+
+    def relative(self, path: Path) -> str:
+        return path.relative_to(self.outdir).as_posix()
+
+    def write_bytes(self, name: str, suffix: str, data: bytes) -> str:
+        path = self._path(name, suffix)
+        path.write_bytes(data)
+        return self.relative(path)
+
+    def unit_map_png(self, name: str, unit_map: np.ndarray) -> str:
+        """[0, 1] map -> 8-bit grayscale PNG at the map's own resolution."""
+        return self.write_bytes(name, ".png", encode(to_uint8(unit_map)))
+
+    def npy(self, name: str, array: np.ndarray) -> str:
+        path = self._path(name, ".npy")
+        np.save(path, np.asarray(array))
+        return self.relative(path)
+
+    def figure(self, name: str, figure: Figure) -> FigureRecord:
+        return FigureRecord(path=self.write_bytes(name, figure.suffix, figure.data), caption=figure.caption or name)
+
+    def preview(self, name: str, image: np.ndarray) -> str:
+        """A downscaled JPEG of the analysed image for the HTML report."""
+        from PIL import Image
+
+        height, width = image.shape[:2]
+        size = fit_size(width, height, PREVIEW_LONGEST_SIDE)
+        small = image if size == (width, height) else np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+        return self.write_bytes(name, ".jpg", encode(small, "JPEG"))

@@ -1,0 +1,368 @@
+"""Media input: find the files a batch names, and read them as H x W x 3 uint8 RGB arrays.
+
+Everything a detector sees passes through here, so this module normalises what cameras and editors actually
+produce (EXIF rotation, palettes, alpha, CMYK, 16-bit samples) into one representation, and refuses hostile
+inputs (decompression bombs, corrupt files) with a one-line :class:`~forensic_core.errors.InputError` that names
+the file, so a batch reports the problem and goes on. Images need only Pillow; videos need OpenCV, which is an
+optional extra imported on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from forensic_core.errors import InputError
+from forensic_core.results import MediaItem
+
+__all__ = [
+    "DEFAULT_MAX_PIXELS",
+    "IMAGE_SUFFIXES",
+    "VIDEO_SUFFIXES",
+    "InputProblem",
+    "iter_input_paths",
+    "load_image",
+    "load_video_frames",
+    "open_media",
+]
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif"})
+VIDEO_SUFFIXES: frozenset[str] = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v"})
+MEDIA_SUFFIXES: frozenset[str] = IMAGE_SUFFIXES | VIDEO_SUFFIXES
+
+DEFAULT_MAX_PIXELS = 100_000_000
+"""Largest image (or video frame) accepted, in pixels: the decompression-bomb guard.
+
+A few-kilobyte file can declare a gigapixel canvas; decoding it would take gigabytes of memory. The declared
+size is checked from the header before any pixel is decoded. 100 MP covers every consumer camera (about 300 MB
+as RGB). Pillow has its own hard refusal above ``2 * PIL.Image.MAX_IMAGE_PIXELS`` (about 179 MP) that applies at
+open time; a larger ``max_pixels`` also needs that global raised.
+"""
+
+# Decoders allowed to open inputs. Pillow would otherwise try every plugin it has (EPS even runs Ghostscript),
+# which is needless attack surface for untrusted evidence. (The JPEG opener also returns multi-picture MPO files.)
+_PIL_FORMATS = ("JPEG", "PNG", "WEBP", "TIFF", "BMP", "DIB", "GIF")
+_ALPHA_MODES = frozenset({"RGBA", "RGBa", "LA", "La", "PA"})
+_REASON_MAX = 160
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that could not even be listed (missing path, unreadable directory); reported, not raised."""
+
+    source: str
+    reason: str
+
+
+class _UnidentifiedError(InputError):
+    """Pillow recognised none of the allowed formats; :func:`open_media` turns it into 'unsupported file type'."""
+
+
+def iter_input_paths(inputs: Iterable[str | Path]) -> Iterator[Path | InputProblem]:
+    """Yield the files named by ``inputs``, lazily, in a deterministic order.
+
+    A file is yielded as given whatever its suffix (the user asked for it; the opener decides). A directory is
+    walked recursively in sorted name order (so runs and reports are reproducible), yielding only files with a
+    known image/video suffix (case-insensitive) and skipping hidden entries (``.git``, ``.DS_Store`` ...). A
+    missing path yields an :class:`InputProblem` instead of raising, so one typo does not stop a batch. Memory
+    stays bounded by the largest directory listing times the depth, not by the number of inputs.
+    """
+    for given in inputs:
+        if str(given) == "":
+            yield InputProblem(source="", reason="empty path")
+            continue
+        path = Path(given)
+        if path.is_dir():
+            yield from _walk(path, ancestors=())
+        elif path.exists():
+            yield path
+        else:
+            yield InputProblem(source=str(path), reason="no such file or directory")
+
+
+def _walk(directory: Path, ancestors: tuple[tuple[int, int], ...]) -> Iterator[Path | InputProblem]:
+    """Depth-first walk in name order; ``ancestors`` (device, inode) pairs stop symlink loops."""
+    try:
+        stat = directory.stat()
+        key = (stat.st_dev, stat.st_ino)
+        if key in ancestors:
+            return
+        with os.scandir(directory) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield InputProblem(source=str(directory), reason=f"cannot list directory: {_os_reason(exc)}")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = directory / entry.name
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if is_dir:
+            yield from _walk(path, (*ancestors, key))
+        elif path.suffix.lower() not in MEDIA_SUFFIXES:
+            continue
+        elif is_file:
+            yield path
+        elif entry.is_symlink():
+            yield InputProblem(source=str(path), reason="broken symbolic link")
+
+
+def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Read a still image as an H x W x 3 uint8 RGB array, as a viewer would display it.
+
+    Reads JPEG, PNG, WebP, TIFF, BMP and GIF (first frame). The EXIF orientation is applied, because detectors
+    and heatmaps must match what a person sees. Alpha is composited over white, palettes/grey/1-bit/CMYK are
+    converted to RGB, and 16-bit samples are scaled by the range of their type (65535 -> 255), never clipped.
+    The declared pixel count is checked against ``max_pixels`` before decoding. Every failure is an
+    :class:`InputError` of one line naming the file.
+    """
+    path = Path(path)
+    if max_pixels < 1:
+        raise ValueError(f"max_pixels must be positive, got {max_pixels}")
+    try:
+        with warnings.catch_warnings():
+            # Our own limit is authoritative; Pillow's softer warning threshold would only add noise.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=_PIL_FORMATS) as image:
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise InputError(
+                        f"{path}: image is {width}x{height} = {width * height:,} pixels, over the limit of "
+                        f"{max_pixels:,} (decompression-bomb guard; raise max_pixels to accept it)"
+                    )
+                image.load()
+                return _to_rgb(_apply_orientation(image, path))
+    except InputError:
+        raise
+    except UnidentifiedImageError as exc:
+        supported = ", ".join(_PIL_FORMATS)
+        raise _UnidentifiedError(f"{path}: cannot read image: not a recognised format ({supported})") from exc
+    except Image.DecompressionBombError as exc:
+        raise InputError(f"{path}: image refused as a decompression bomb: {_short(exc)}") from exc
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read image: {_os_reason(exc)}") from exc
+    except (SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, MemoryError) as exc:
+        # Pillow's plugins signal malformed headers and streams with all of these.
+        raise InputError(f"{path}: cannot read image: {_short(exc)}") from exc
+
+
+def _apply_orientation(image: Image.Image, path: Path) -> Image.Image:
+    """Apply the EXIF orientation; malformed EXIF leaves the pixels as stored rather than failing the file."""
+    try:
+        return ImageOps.exif_transpose(image)
+    except Exception as exc:  # a broken metadata block must not cost the evidence itself
+        log.warning("%s: EXIF orientation ignored: %s", path, _short(exc))
+        return image
+
+
+def _to_rgb(image: Image.Image) -> np.ndarray:
+    """Convert any decoded Pillow mode to a fresh, contiguous H x W x 3 uint8 RGB array."""
+    mode = image.mode
+    if mode == "RGB":
+        return np.array(image, dtype=np.uint8)
+    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in image.info):
+        return _over_white(np.asarray(image.convert("RGBA")))
+    if mode.startswith("I") or mode == "F":
+        grey = _scale_to_uint8(np.asarray(image))
+        return np.ascontiguousarray(np.repeat(grey[:, :, None], 3, axis=2))
+    return np.array(image.convert("RGB"), dtype=np.uint8)
+
+
+def _over_white(rgba: np.ndarray) -> np.ndarray:
+    """Composite straight (non-premultiplied) RGBA over white, rounding to nearest."""
+    rgb = rgba[..., :3].astype(np.uint32)
+    alpha = rgba[..., 3:4].astype(np.uint32)
+    out = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
+    return out.astype(np.uint8)
+
+
+def _scale_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Map integer samples to 0..255 linearly over their type's range (16-bit: 65535 -> 255, 32768 -> 128).
+
+    Pillow's ``I`` mode is 32-bit signed but mostly carries 16-bit data (PNG, TIFF); it is treated as 16-bit
+    when every value fits, else over the full int32 range. Float (``F``) images are read as [0, 1] when they
+    fit, else as 0..255 clipped.
+    """
+    if values.dtype.kind == "f":
+        data = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if data.size and data.min() >= 0.0 and data.max() <= 1.0:
+            data = data * 255.0
+        return np.clip(np.rint(data), 0, 255).astype(np.uint8)
+    info = np.iinfo(values.dtype)
+    low, high = int(info.min), int(info.max)
+    if values.dtype == np.int32 and (values.size == 0 or (values.min() >= 0 and values.max() <= 0xFFFF)):
+        low, high = 0, 0xFFFF
+    shifted = values.astype(np.float64) - low
+    return np.rint(shifted * (255.0 / (high - low))).astype(np.uint8)
+
+
+def load_video_frames(path: Path, frames: int, max_pixels: int) -> list[MediaItem]:
+    """Sample ``frames`` frames evenly over a video (first and last included) as RGB media items.
+
+    Indices are ``np.linspace(0, count - 1, frames)`` rounded and made unique, so a video shorter than
+    ``frames`` gives every frame once. ``timestamp`` is the nominal time ``index / fps`` in seconds (None when
+    the container reports no rate). Containers that report no frame count, or a wrong one, are read
+    sequentially instead: a counting pass, then a pass that keeps only the sampled frames, so memory stays
+    at ``frames`` images. Needs OpenCV (the ``video`` extra).
+    """
+    path = Path(path)
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    try:
+        import cv2
+    except ImportError as exc:
+        raise InputError(f"{path}: reading videos needs OpenCV; pip install 'forensic-core[video]'") from exc
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    try:
+        capture = _open_capture(cv2, path)
+        try:
+            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            _check_frame_size(path, width, height, max_pixels)
+            fps = float(capture.get(cv2.CAP_PROP_FPS))
+            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            decoded = _read_by_seeking(cv2, capture, _sample_indices(count, frames)) if count > 0 else None
+        finally:
+            capture.release()
+        if decoded is None:
+            decoded = _read_sequentially(cv2, path, frames)
+    except cv2.error as exc:
+        raise InputError(f"{path}: cannot read video: {_short(exc)}") from exc
+    if not decoded:
+        raise InputError(f"{path}: cannot read video: no frame could be decoded")
+    items = []
+    for index, frame in decoded:
+        image = _bgr_to_rgb(frame)
+        _check_frame_size(path, image.shape[1], image.shape[0], max_pixels)
+        timestamp = index / fps if fps > 0 else None
+        items.append(MediaItem(image=image, source=str(path), frame_index=index, timestamp=timestamp))
+    return items
+
+
+def _open_capture(cv2: ModuleType, path: Path) -> Any:
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise InputError(f"{path}: cannot read video: no installed decoder can open it")
+    return capture
+
+
+def _sample_indices(count: int, frames: int) -> list[int]:
+    """Evenly spaced frame indices over ``count`` frames, first and last included, unique and sorted."""
+    return [int(i) for i in np.unique(np.rint(np.linspace(0, count - 1, frames)).astype(np.int64))]
+
+
+def _check_frame_size(path: Path, width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise InputError(
+            f"{path}: video frames are {width}x{height} = {width * height:,} pixels, over the limit of "
+            f"{max_pixels:,} (decompression-bomb guard; raise max_pixels to accept it)"
+        )
+
+
+# Beyond this gap, seeking (decode from the previous keyframe) beats decoding every frame in between.
+_SEEK_GAP = 32
+
+
+def _read_by_seeking(cv2: ModuleType, capture: Any, indices: list[int]) -> list[tuple[int, np.ndarray]] | None:
+    """Read the frames at ``indices``; None when one cannot be read (the reported count was wrong)."""
+    out: list[tuple[int, np.ndarray]] = []
+    position = 0
+    for index in indices:
+        if index - position > _SEEK_GAP:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+            position = index - 1
+        while position < index:
+            if not capture.grab():
+                return None
+            position += 1
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            return None
+        position += 1
+        out.append((index, frame))
+    return out
+
+
+def _read_sequentially(cv2: ModuleType, path: Path, frames: int) -> list[tuple[int, np.ndarray]]:
+    """Count the decodable frames, then decode again keeping only the evenly sampled ones."""
+    capture = _open_capture(cv2, path)
+    try:
+        count = 0
+        while capture.grab():
+            count += 1
+    finally:
+        capture.release()
+    if count == 0:
+        return []
+    wanted = set(_sample_indices(count, frames))
+    out: list[tuple[int, np.ndarray]] = []
+    capture = _open_capture(cv2, path)
+    try:
+        for index in range(max(wanted) + 1):
+            if not capture.grab():
+                break
+            if index in wanted:
+                ok, frame = capture.retrieve()
+                if ok and frame is not None:
+                    out.append((index, frame))
+    finally:
+        capture.release()
+    return out
+
+
+def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR (or grey/BGRA) frame as a contiguous RGB uint8 array."""
+    if frame.ndim == 2:
+        frame = np.repeat(frame[:, :, None], 3, axis=2)
+    if frame.dtype != np.uint8:
+        frame = _scale_to_uint8(frame)
+    return np.ascontiguousarray(frame[:, :, 2::-1])
+
+
+def open_media(path: Path, frames: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[MediaItem]:
+    """Open one input as media items: sampled frames for a video, one item for an image.
+
+    Chosen by suffix. A file with an unknown suffix is still tried as an image (files are often misnamed);
+    if no image decoder recognises it, the error says which types are supported. This is the core's own
+    opener; plugins extend it through the ``forensic_open_media`` hook.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_SUFFIXES:
+        return load_video_frames(path, frames, max_pixels)
+    if suffix in IMAGE_SUFFIXES:
+        return [MediaItem(image=load_image(path, max_pixels), source=str(path))]
+    try:
+        image = load_image(path, max_pixels)
+    except _UnidentifiedError as exc:
+        supported = " ".join(sorted(MEDIA_SUFFIXES))
+        raise InputError(f"{path}: unsupported file type '{path.suffix or '(none)'}'; supported: {supported}") from exc
+    return [MediaItem(image=image, source=str(path))]
+
+
+def _os_reason(exc: OSError) -> str:
+    """An OS error's reason without the file name Python repeats in ``str(exc)``."""
+    return exc.strerror if exc.strerror else _short(exc)
+
+
+def _short(exc: BaseException) -> str:
+    """One line, bounded length: exception texts from decoders can be multi-line or very long."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 3] + "..."
