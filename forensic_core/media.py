@@ -287,7 +287,7 @@ def _read_by_seeking(cv2: ModuleType, capture: Any, indices: list[int]) -> list[
     for index in indices:
         if index - position > _SEEK_GAP:
             capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-            position = index - 1
+            position = index
         while position < index:
             if not capture.grab():
                 return None
