@@ -255,9 +255,17 @@ def run(inputs: tuple[str, ...], pipeline_path: Path | None, outdir: Path, fail_
 
 
 def build_cli(registry: Registry | None = None) -> click.Group:
-    """The CLI group with plugin commands added (``forensic_add_commands``)."""
-    (registry or get_registry()).add_commands(cli)
-    return cli
+    """A fresh CLI group: the core commands plus the plugins' commands (``forensic_add_commands``)."""
+    group = ForensicGroup(
+        name="forensic",
+        commands=dict(cli.commands),
+        params=list(cli.params),
+        callback=cli.callback,
+        help=cli.help,
+        context_settings=cli.context_settings,
+    )
+    (registry or get_registry()).add_commands(group)
+    return group
 
 
 def main() -> None:

@@ -213,3 +213,42 @@ class DialogContract(_ComponentContract):
     def test_reply_is_an_assistant_message(self, component: Any, findings: Findings) -> None:
         reply = component.reply(findings, [Message("user", "Is this image a deepfake?")])
         assert isinstance(reply, Message) and reply.role == "assistant" and reply.content.strip()
+
+
+@pytest.fixture
+def forensic_registry() -> Iterator[Any]:
+    """An isolated registry holding only the core's built-in plugin, made current for the test.
+
+    Installed plugins are not loaded, so a test sees exactly what it registers with ``register_plugin``.
+    """
+    from forensic_core import builtin
+    from forensic_core.registry import CORE_PLUGIN, Registry, use_registry
+
+    registry = Registry(raise_errors=False)
+    registry.register(builtin, CORE_PLUGIN, "test", entry_point="(built-in)")
+    with use_registry(registry):
+        yield registry
+
+
+@pytest.fixture
+def register_plugin(forensic_registry: Any) -> Any:
+    """``register_plugin(obj, name="my-plugin", version="0.0")`` registers a plugin for this test only."""
+
+    def register(plugin: object, name: str = "test-plugin", version: str = "0.0") -> Any:
+        return forensic_registry.register(plugin, name, version, entry_point="(test)")
+
+    return register
+
+
+@pytest.fixture
+def forensic_cli(forensic_registry: Any) -> Any:
+    """``forensic_cli("run", "x.png", ...)`` invokes the CLI against the test's registry; returns click's Result."""
+    from click.testing import CliRunner
+
+    from forensic_core.cli import build_cli
+
+    def invoke(*args: str) -> Any:
+        group = build_cli(forensic_registry)
+        return CliRunner().invoke(group, list(args), catch_exceptions=False)
+
+    return invoke
