@@ -10,7 +10,7 @@ from forensic_core import Box, ComponentSpec, Detection, Explanation, Localizati
 
 @pytest.mark.parametrize("score", [-0.1, 1.01, float("nan"), float("inf")])
 def test_detection_score_must_be_a_probability(score):
-    with pytest.raises(ValueError, match="Detection.score"):
+    with pytest.raises(ValueError, match=r"Detection\.score"):
         Detection(score=score, label="fake")
 
 
@@ -38,7 +38,7 @@ def test_heatmap_validation(heatmap, message):
 def test_mask_must_match_heatmap_and_maps_must_be_unit():
     with pytest.raises(ValueError, match="mask shape"):
         Localization(heatmap=np.zeros((2, 2)), mask=np.zeros((3, 3), bool))
-    with pytest.raises(ValueError, match="Explanation.maps"):
+    with pytest.raises(ValueError, match=r"Explanation\.maps"):
         Explanation(maps={"m": np.full((2, 2), -1.0)})
 
 
