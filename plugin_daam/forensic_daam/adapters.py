@@ -1,0 +1,334 @@
+"""Where DAAM taps a Vision Transformer: one adapter per module layout (timm, open_clip).
+
+Each adapter installs, for every block, what the method needs and nothing more:
+
+* the [class]-query row of the attention and the values V, read from the qkv projection's output (no attention
+  recompute; q_norm / k_norm are applied to the one query row and the keys), kept detached;
+* z, the concatenated head outputs entering the output projection, kept *in* the graph so that one
+  ``torch.autograd.grad`` call yields dy/dz for every block without parameter gradients.
+
+open_clip's default blocks use ``nn.MultiheadAttention``, which computes its projections functionally: there is
+no qkv module to hook. For those, the attention's ``forward`` is overridden on the instance for the duration of
+the call with an equivalent computation that exposes q, k, v and z (removed in ``finally``; the class is untouched).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from forensic_daam.errors import UnsupportedModelError
+
+
+@dataclass
+class Recorder:
+    """Per-call store of what the hooks saw, indexed by block."""
+
+    num_blocks: int
+    num_prefix_tokens: int
+    attention: list[torch.Tensor | None] = field(default_factory=list)
+    values: list[torch.Tensor | None] = field(default_factory=list)
+    outputs: list[torch.Tensor | None] = field(default_factory=list)
+    grid: tuple[int, int] | None = None
+
+    def __post_init__(self) -> None:
+        self.attention = [None] * self.num_blocks
+        self.values = [None] * self.num_blocks
+        self.outputs = [None] * self.num_blocks
+
+    def record_projections(
+        self,
+        index: int,
+        query_cls: torch.Tensor,
+        keys: torch.Tensor,
+        values: torch.Tensor,
+        scale: float | torch.Tensor,
+    ) -> None:
+        """Keep the [class] attention row (B, H, N) and V (B, N, H, d); inputs are (B, H, 1, d), (B, H, N, d)."""
+        with torch.no_grad():
+            logits = (query_cls.float() @ keys.float().transpose(-2, -1)) * scale
+            self.attention[index] = logits.softmax(dim=-1).squeeze(-2)
+            self.values[index] = values.detach()
+
+    def record_output(self, index: int, z: torch.Tensor) -> torch.Tensor:
+        """Keep z (B, N, C) in the graph; returns the tensor the model must continue with."""
+        expected = self.num_prefix_tokens + (self.grid[0] * self.grid[1] if self.grid else 0)
+        if self.grid is not None and z.shape[1] != expected:
+            raise UnsupportedModelError(
+                f"block {index} sees {z.shape[1]} tokens, expected {self.num_prefix_tokens} prefix + "
+                f"{self.grid[0]}x{self.grid[1]} patch tokens (token dropping or pooling inside the blocks?)"
+            )
+        if not z.requires_grad:
+            # Frozen parameters and a constant input leave no graph; a leaf here starts one. Nothing upstream of
+            # the first block's z can matter for dy/dz of this or any later block, so this changes no gradient.
+            z = z.detach().requires_grad_(True)
+        self.outputs[index] = z
+        return z
+
+
+Handle = Any
+
+
+def _split_qkv(qkv: torch.Tensor, num_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, N, 3*H*d) -> query row of the class token (B, H, 1, d), keys (B, H, N, d), values (B, N, H, d)."""
+    batch, tokens, width = qkv.shape
+    head_dim = width // (3 * num_heads)
+    parts = qkv.detach().reshape(batch, tokens, 3, num_heads, head_dim)
+    query_cls = parts[:, :1, 0].transpose(1, 2)
+    keys = parts[:, :, 1].transpose(1, 2)
+    return query_cls, keys, parts[:, :, 2]
+
+
+def _grid_hook(recorder: Recorder) -> Callable[..., None]:
+    def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+        recorder.grid = (int(output.shape[-2]), int(output.shape[-1]))
+
+    return hook
+
+
+class VitAdapter:
+    """Common interface: blocks, prefix tokens, default score/feature functions, hook installation."""
+
+    family = ""
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    @property
+    def num_blocks(self) -> int:
+        raise NotImplementedError
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        raise NotImplementedError
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def install(self, recorder: Recorder) -> list[Handle]:
+        raise NotImplementedError
+
+
+class TimmAdapter(VitAdapter):
+    """timm ``VisionTransformer`` (ViT, DeiT, distilled DeiT, register tokens, dynamic image size)."""
+
+    family = "timm"
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        if getattr(model, "cls_token", None) is None:
+            raise UnsupportedModelError(
+                f"{type(model).__name__} has no [class] token; DAAM explains the class token's decision"
+            )
+        pool = getattr(model, "global_pool", "token")
+        if pool != "token":
+            raise UnsupportedModelError(
+                f"{type(model).__name__} pools with global_pool={pool!r}; DAAM needs a model that decides from the "
+                "[class] token (global_pool='token')"
+            )
+        for index, block in enumerate(model.blocks):
+            attn = getattr(block, "attn", None)
+            qkv = getattr(attn, "qkv", None)
+            if not isinstance(qkv, nn.Linear) or not hasattr(attn, "proj") or not hasattr(attn, "num_heads"):
+                raise UnsupportedModelError(
+                    f"block {index} ({type(block).__name__}) has no fused qkv Linear + proj attention; "
+                    "supported: timm Attention (ViT/DeiT) and open_clip attention"
+                )
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.model.blocks)
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return int(self.model.num_prefix_tokens)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model.forward_head(self.model.forward_features(images), pre_logits=True)
+
+    def install(self, recorder: Recorder) -> list[Handle]:
+        handles: list[Handle] = []
+        patch_embed = self.model.patch_embed
+        conv = getattr(patch_embed, "proj", None)
+        if isinstance(conv, nn.Conv2d):
+            handles.append(conv.register_forward_hook(_grid_hook(recorder)))
+        else:
+            recorder.grid = tuple(patch_embed.grid_size)
+        for index, block in enumerate(self.model.blocks):
+            attn = block.attn
+            handles.append(attn.qkv.register_forward_hook(self._qkv_hook(recorder, index, attn)))
+            # attn.norm (Identity unless scale_norm) is called on exactly the concatenated heads, before any
+            # gate; the projection's input is the same tensor in plain ViTs.
+            entry = attn.norm if isinstance(getattr(attn, "norm", None), nn.Module) else attn.proj
+            handles.append(entry.register_forward_pre_hook(self._output_hook(recorder, index)))
+        return handles
+
+    @staticmethod
+    def _qkv_hook(recorder: Recorder, index: int, attn: nn.Module) -> Callable[..., None]:
+        def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
+            with torch.no_grad():
+                query_cls, keys, values = _split_qkv(output, attn.num_heads)
+                query_cls, keys = attn.q_norm(query_cls), attn.k_norm(keys)
+            recorder.record_projections(index, query_cls, keys, values, attn.scale)
+
+        return hook
+
+    @staticmethod
+    def _output_hook(recorder: Recorder, index: int) -> Callable[..., tuple[Any, ...]]:
+        def hook(module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+            return (recorder.record_output(index, args[0]), *args[1:])
+
+        return hook
+
+
+class OpenClipAdapter(VitAdapter):
+    """open_clip ``VisionTransformer`` (``clip.visual``): resblocks with nn.MultiheadAttention or its Attention."""
+
+    family = "open_clip"
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model)
+        if getattr(model, "attn_pool", None) is not None or getattr(model, "pool_type", "tok") != "tok":
+            raise UnsupportedModelError(
+                "this open_clip visual tower pools without its [class] token (attentional or average pooling); "
+                "DAAM needs pool_type='tok'"
+            )
+        for index, block in enumerate(self.blocks):
+            attn = getattr(block, "attn", None)
+            if isinstance(attn, nn.MultiheadAttention):
+                if not attn._qkv_same_embed_dim or attn.bias_k is not None or attn.add_zero_attn:
+                    raise UnsupportedModelError(f"block {index}: nn.MultiheadAttention with separate k/v sizes")
+            elif not hasattr(attn, "in_proj_weight") or not hasattr(attn, "ln_inner"):
+                raise UnsupportedModelError(f"block {index}: unknown open_clip attention {type(attn).__name__}")
+            elif getattr(attn, "logit_scale", None) is not None:
+                raise UnsupportedModelError(f"block {index}: scaled-cosine attention is not supported")
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.model.transformer.resblocks
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def num_prefix_tokens(self) -> int:
+        return 1
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        out = self.model(images)
+        return out[0] if isinstance(out, tuple) else out
+
+    def logits(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)
+
+    def install(self, recorder: Recorder) -> list[Handle]:
+        handles: list[Handle] = [self.model.conv1.register_forward_hook(_grid_hook(recorder))]
+        for index, block in enumerate(self.blocks):
+            attn = block.attn
+            if isinstance(attn, nn.MultiheadAttention):
+                handles.append(_override_forward(attn, _mha_forward(attn, recorder, index)))
+            else:
+                handles.append(attn.register_forward_pre_hook(_custom_attention_input_hook(attn, recorder, index)))
+                handles.append(attn.ln_inner.register_forward_pre_hook(TimmAdapter._output_hook(recorder, index)))
+        return handles
+
+
+class _ForwardOverride:
+    """Removable instance-level ``forward`` override (same interface as a hook handle)."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+
+    def remove(self) -> None:
+        self.module.__dict__.pop("forward", None)
+
+
+def _override_forward(module: nn.Module, forward: Callable[..., Any]) -> _ForwardOverride:
+    if "forward" in module.__dict__:
+        raise UnsupportedModelError(f"{type(module).__name__}.forward is already overridden on the instance")
+    module.forward = forward
+    return _ForwardOverride(module)
+
+
+def _mha_forward(attn: nn.MultiheadAttention, recorder: Recorder, index: int) -> Callable[..., Any]:
+    """Self-attention equal to ``attn.forward`` for open_clip's use, exposing q, k, v and z."""
+
+    def forward(
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        key_padding_mask: torch.Tensor | None = None,
+        need_weights: bool = True,
+        attn_mask: torch.Tensor | None = None,
+        average_attn_weights: bool = True,
+        is_causal: bool = False,
+    ) -> tuple[torch.Tensor, None]:
+        if key is not query or value is not query:
+            raise UnsupportedModelError(f"block {index}: cross-attention is not a ViT block")
+        if key_padding_mask is not None or attn_mask is not None or is_causal:
+            raise UnsupportedModelError(f"block {index}: masked attention is not supported in a vision tower")
+        x = query if attn.batch_first else query.transpose(0, 1)
+        batch, tokens, width = x.shape
+        heads = attn.num_heads
+        qkv = F.linear(x, attn.in_proj_weight, attn.in_proj_bias)
+        recorder.record_projections(index, *_split_qkv(qkv, heads), scale=(width // heads) ** -0.5)
+        q, k, v = qkv.reshape(batch, tokens, 3, heads, width // heads).permute(2, 0, 3, 1, 4).unbind(0)
+        dropout = attn.dropout if attn.training else 0.0
+        z = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout).transpose(1, 2).reshape(batch, tokens, width)
+        z = recorder.record_output(index, z)
+        out = F.linear(z, attn.out_proj.weight, attn.out_proj.bias)
+        return (out if attn.batch_first else out.transpose(0, 1)), None
+
+    return forward
+
+
+def _custom_attention_input_hook(attn: nn.Module, recorder: Recorder, index: int) -> Callable[..., None]:
+    """open_clip's own Attention: in_proj is functional, so q, k, v are re-projected from the block input."""
+
+    def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
+        with torch.no_grad():
+            qkv = F.linear(args[0], attn.in_proj_weight, attn.in_proj_bias)
+            query_cls, keys, values = _split_qkv(qkv, attn.num_heads)
+            query_cls, keys = attn.ln_q(query_cls), attn.ln_k(keys)
+            if attn.head_scale is not None:
+                # head_scale multiplies each head's output before concatenation: fold it into V.
+                values = values * attn.head_scale.reshape(1, 1, -1, 1)
+        recorder.record_projections(index, query_cls, keys, values, attn.scale)
+
+    return hook
+
+
+def resolve_adapter(model: nn.Module, family: str = "auto") -> VitAdapter:
+    """Pick the adapter for ``model``; ``family`` is ``"auto"``, ``"timm"`` or ``"open_clip"``."""
+    if family not in ("auto", "timm", "open_clip"):
+        raise ValueError(f"family must be 'auto', 'timm' or 'open_clip', not {family!r}")
+    is_timm = hasattr(model, "blocks") and hasattr(model, "patch_embed")
+    is_open_clip = hasattr(model, "transformer") and hasattr(model, "class_embedding") and hasattr(model, "conv1")
+    if family == "timm" or (family == "auto" and is_timm):
+        if not is_timm:
+            raise UnsupportedModelError(f"{type(model).__name__} is not a timm VisionTransformer (no blocks)")
+        return TimmAdapter(model)
+    if family == "open_clip" or (family == "auto" and is_open_clip):
+        if not is_open_clip:
+            raise UnsupportedModelError(f"{type(model).__name__} is not an open_clip VisionTransformer")
+        return OpenClipAdapter(model)
+    if hasattr(model, "visual"):
+        raise UnsupportedModelError(
+            f"{type(model).__name__} is a whole CLIP model: pass its vision tower (model.visual) and a forward= "
+            "that computes your score through it"
+        )
+    if hasattr(getattr(model, "trunk", None), "blocks"):
+        raise UnsupportedModelError("open_clip timm-tower: pass model.trunk (the timm ViT) and a forward= callable")
+    raise UnsupportedModelError(
+        f"{type(model).__name__} is not a supported Vision Transformer (timm VisionTransformer with a [class] "
+        "token, or an open_clip VisionTransformer)"
+    )
