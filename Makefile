@@ -1,0 +1,40 @@
+# Two entry points for a fresh machine (see README): `make demo` and `make test`.
+# Everything is installed into a local virtual environment; nothing is downloaded at run time.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp] plugin_kfd plugin_daam examples/third_party_plugin
+OUT ?= demo-report
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+
+.PHONY: install demo test lint bench clean
+
+$(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kfd/pyproject.toml plugin_daam/pyproject.toml examples/third_party_plugin/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[video,test]' $(foreach p,$(PLUGINS),-e '$(p)')
+	touch $@
+
+install: $(BIN)/.installed
+
+examples/inputs/astronaut_spliced.jpg: examples/make_sample.py $(BIN)/.installed
+	$(BIN)/python examples/make_sample.py examples/inputs
+
+demo: install examples/inputs/astronaut_spliced.jpg
+	$(BIN)/forensic run examples/inputs/astronaut_spliced.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT)
+	@echo "open $(OUT)/report.html in a browser"
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python benchmarks/bench_cli.py
+
+clean:
+	rm -rf $(VENV) $(OUT) examples/inputs .pytest_cache
