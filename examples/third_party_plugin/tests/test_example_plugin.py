@@ -23,8 +23,9 @@ class RedQuadrantDetector:
         for item in items:
             h, w = item.height // 2, item.width // 2
             quadrant = item.image[:h, :w].astype(float)
-            out.append(Detection.from_score(float(np.clip((quadrant[..., 0] - quadrant[..., 1:].mean(-1)).mean() / 255,
-                                                          0, 1))))
+            out.append(
+                Detection.from_score(float(np.clip((quadrant[..., 0] - quadrant[..., 1:].mean(-1)).mean() / 255, 0, 1)))
+            )
         return out
 
 
