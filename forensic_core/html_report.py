@@ -145,11 +145,13 @@ def _frame_body(frame: FrameResult, outdir: Path, with_table: bool) -> str:
         blended = encode(overlay(preview, heat), "JPEG")
         caption = f"{loc.component}: heatmap (max {loc.max:.2f}, mean {loc.mean:.2f})"
         pictures.append(_with_faces(_data_uri(blended, ".jpg"), frame, preview.shape, caption))
-        if loc.mask:
-            pictures.append(_figure(_file_uri(outdir, loc.mask), f"{loc.component}: mask"))
     parts.append("<h3>Evidence</h3><div class='grid'>" + "".join(pictures) + "</div>")
     if frame.regions:
-        top = frame.regions[:6]
+        top = [
+            r
+            for component in dict.fromkeys(r.component for r in frame.regions)
+            for r in [r for r in frame.regions if r.component == component][:3]
+        ]
         items = "".join(
             f"<tr><td>face {r.face_index}</td><td>{escape(r.region)}</td><td>{escape(r.component)}</td>"
             f"<td>{r.score:.3f}</td></tr>"
@@ -159,7 +161,10 @@ def _frame_body(frame: FrameResult, outdir: Path, with_table: bool) -> str:
             "<h3>Where: facial regions with most evidence</h3><table><tr><th>face</th><th>region</th>"
             f"<th>localizer</th><th>mean heat</th></tr>{items}</table>"
         )
-    layer_figures = [fig for loc in frame.localizations for fig in loc.layers + loc.figures]
+    layer_figures = [
+        FigureRecord(path=loc.mask, caption=f"{loc.component}: mask") for loc in frame.localizations if loc.mask
+    ]
+    layer_figures += [fig for loc in frame.localizations for fig in loc.layers + loc.figures]
     layer_figures += [fig for det in frame.detections for fig in det.figures]
     if layer_figures:
         parts.append("<h3>Component figures</h3><div class='grid thumbs'>")
