@@ -30,7 +30,12 @@ ROLES: Mapping[str, ComponentKind] = {
     "dialog": ComponentKind.DIALOG,
 }
 LIST_ROLES = ("detectors", "localizers", "explainers")
-SINGULAR_ALIASES = {"detector": "detectors", "localizer": "localizers", "explainer": "explainers"}
+SINGULAR_ALIASES = {
+    "detector": "detectors",
+    "localizer": "localizers",
+    "explainer": "explainers",
+    "face_detector": "faces",
+}
 DEFAULT_QUESTIONS = ("Is this image a deepfake?", "Where is the manipulation?", "How sure are you?")
 _SENTINEL_TAG = "\x00none"
 
@@ -228,7 +233,10 @@ def _normalise_aliases(data: dict[str, Any], label: str) -> tuple[dict[str, Any]
                     f"{label}: use either '{alias}' or '{role}', not both", [f"{alias}: duplicate of {role}"]
                 )
             value = data.pop(alias)
-            if isinstance(value, list):
+            if role == "faces":
+                data[role] = value
+                singular.add("face_detector")
+            elif isinstance(value, list):
                 data[role] = value
             else:
                 data[role] = [value]
@@ -272,7 +280,7 @@ def _format_loc(loc: tuple[Any, ...], singular: set[str]) -> str:
             parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
         else:
             text = str(item)
-            if index == 0 and text in singular:
+            if index == 0 and (text in singular or (text == "faces" and "face_detector" in singular)):
                 text = {v: k for k, v in SINGULAR_ALIASES.items()}[text]
             parts.append(text)
     return ".".join(parts) or "(top level)"
@@ -339,7 +347,7 @@ def _describe(error: Mapping[str, Any], registry: Registry, model: type[BaseMode
             if close:
                 message += f"; did you mean {close[0]!r}?"
             else:
-                message += f"; allowed: {', '.join(owner.model_fields)}"
+                message += f"; allowed: {', '.join(owner.model_fields) or '(none)'}"
         return message
     return f"{path}: {error.get('msg', 'invalid value')}"
 

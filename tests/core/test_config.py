@@ -123,3 +123,10 @@ def test_schema_covers_installed_components(fake_registry):
     for name in ("brightness", "bright-map", "saliency", "fixed-faces", "echo", "threshold"):
         assert name in text
     assert schema["additionalProperties"] is False
+
+
+def test_face_detector_alias_and_its_error_path(fake_registry):
+    pipeline = load_pipeline({"face_detector": "fixed-faces", "detectors": ["face-brightness"]}, fake_registry)
+    assert pipeline.faces is not None and pipeline.faces.name == "fixed-faces"
+    problems = problems_of({"face_detector": {"name": "fixed-faces", "settings": {"margin": 1}}}, fake_registry)
+    assert problems == ["face_detector.fixed-faces.settings.margin: unknown key 'margin'; allowed: (none)"]
