@@ -36,10 +36,19 @@ def load_photos() -> dict[str, np.ndarray]:
     return {k: (np.stack([v] * 3, axis=2) if v.ndim == 2 else v) for k, v in photos.items()}
 
 
+def scenario_label(scenario: tuple[int | None, int, int]) -> str:
+    host, donor, final = scenario
+    return f"{'png' if host is None else host}+{donor}>{final}"
+
+
 def generate(
     seed: int = 0, scenarios: tuple[tuple[int | None, int, int], ...] = SCENARIOS
 ) -> Iterator[tuple[str, SyntheticCase]]:
-    """Yield (photo name, case) for every photo x scenario x {splice, copy-move, pristine}."""
+    """Yield (scenario label, case) for every photo x scenario x {splice, copy-move, pristine}.
+
+    The label reads host+donor>final qualities; a copy-move of a lossless host copies within the donor-quality
+    JPEG (there is no other source).
+    """
     rng = np.random.default_rng(seed)
     photos = load_photos()
     names = sorted(photos)
@@ -49,8 +58,9 @@ def generate(
             donor = photos[names[(index + 1 + int(rng.integers(0, len(names) - 1))) % len(names)]]
             scale = float(rng.choice([1.0, rng.uniform(0.7, 1.4)]))
             area = float(rng.uniform(0.03, 0.10))
+            label = scenario_label((host_q, donor_q, final_q))
             yield (
-                name,
+                label,
                 splice(
                     host,
                     donor,
@@ -62,5 +72,5 @@ def generate(
                     scale=scale,
                 ),
             )
-            yield name, copy_move(host, rng, area=area, host_quality=host_q or donor_q, final_quality=final_q)
-            yield name, pristine(host, host_quality=host_q, final_quality=final_q)
+            yield label, copy_move(host, rng, area=area, host_quality=host_q or donor_q, final_quality=final_q)
+            yield label, pristine(host, host_quality=host_q, final_quality=final_q)

@@ -14,24 +14,26 @@ from typing import Any
 
 import numpy as np
 
+from forensic_classic.dq import dq_cells
 from forensic_classic.ela import CellMap, ela_cells
 from forensic_classic.ghost import ghost_cells
 from forensic_classic.imaging import squash, upsample
 from forensic_classic.noise import noise_cells
 from forensic_classic.plugin import (
     ClassicDetectorSettings,
+    DqSettings,
     ElaSettings,
     GhostSettings,
     NoiseSettings,
 )
-from forensic_classic.scoring import RULE, combine, concentration
+from forensic_classic.scoring import REFERENCE, RULE, combine, concentration
 from forensic_core import BuildContext, Detection, Localization, MediaItem
 
-MapSettings = ElaSettings | NoiseSettings | GhostSettings
+MapSettings = ElaSettings | NoiseSettings | GhostSettings | DqSettings
 
 
 def compute_cells(name: str, image: np.ndarray, settings: Any) -> CellMap:
-    """Run evidence map ``name`` ('ela', 'noise' or 'ghost') on an H x W x 3 uint8 image."""
+    """Run evidence map ``name`` ('ela', 'noise', 'ghost' or 'dq') on an H x W x 3 uint8 image."""
     if name == "ela":
         return ela_cells(image, settings.qualities, smoothing=settings.smoothing, two_sided=settings.two_sided)
     if name == "noise":
@@ -40,10 +42,17 @@ def compute_cells(name: str, image: np.ndarray, settings: Any) -> CellMap:
         )
     if name == "ghost":
         return ghost_cells(image, settings.qualities, smoothing=settings.smoothing)
+    if name == "dq":
+        return dq_cells(image, smoothing=settings.smoothing, frequencies=settings.frequencies)
     raise ValueError(f"unknown evidence map {name!r}")
 
 
-DEFAULT_SETTINGS: dict[str, Callable[[], Any]] = {"ela": ElaSettings, "noise": NoiseSettings, "ghost": GhostSettings}
+DEFAULT_SETTINGS: dict[str, Callable[[], Any]] = {
+    "ela": ElaSettings,
+    "noise": NoiseSettings,
+    "ghost": GhostSettings,
+    "dq": DqSettings,
+}
 
 
 class EvidenceCache:
@@ -125,14 +134,14 @@ class ClassicDetector:
         for name in s.evidence:
             cells = self.cache.cells(name, item.image, DEFAULT_SETTINGS[name]())
             stats[name] = concentration(cells.z, s.window)
-        score, per_map = combine(stats, s.center, s.slope)
+        score, per_map = combine(stats, s.slope)
         details = {
             "heuristic": True,
             "rule": RULE,
             "evidence": list(s.evidence),
             "window": s.window,
-            "center": s.center,
             "slope": s.slope,
+            "reference": {name: REFERENCE[name] for name in s.evidence},
             "concentration": {name: round(value, 4) for name, value in stats.items()},
             "map_scores": {name: round(value, 4) for name, value in per_map.items()},
             "strongest": max(per_map, key=per_map.__getitem__),
@@ -146,6 +155,10 @@ def build_ela(settings: ElaSettings, context: BuildContext | None = None) -> Map
 
 def build_noise(settings: NoiseSettings, context: BuildContext | None = None) -> MapLocalizer:
     return MapLocalizer("noise", settings, shared_cache(context))
+
+
+def build_dq(settings: DqSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("dq", settings, shared_cache(context))
 
 
 def build_ghost(settings: GhostSettings, context: BuildContext | None = None) -> MapLocalizer:

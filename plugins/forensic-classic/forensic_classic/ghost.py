@@ -29,6 +29,8 @@ def ghost_cells(image: np.ndarray, qualities: Sequence[int], *, smoothing: int =
     normalised = (stack - low) / (high - low + 1.0)
     act = activity(luma, block)
     reliable = act > np.percentile(act, 10)
+    if not reliable.any():  # a flat or one-block image: every block is as reliable as any other
+        reliable = np.ones_like(reliable)
     reference = np.median(normalised[:, reliable], axis=1)
     distance = np.abs(normalised - reference[:, None, None]).mean(axis=0)
     z = robust_z(distance, reliable)

@@ -13,7 +13,7 @@ from pydantic import Field
 from forensic_core import ComponentSettings, ComponentSpec, hookimpl
 
 Quality = Annotated[int, Field(ge=10, le=100)]
-EvidenceName = Literal["ela", "noise", "ghost"]
+EvidenceName = Literal["ela", "noise", "ghost", "dq"]
 
 
 class _MapSettings(ComponentSettings):
@@ -70,27 +70,41 @@ class GhostSettings(_MapSettings):
     )
 
 
+class DqSettings(_MapSettings):
+    """Double-quantisation inconsistency."""
+
+    smoothing: int = Field(
+        2, ge=0, le=8, description="radius, in 8 x 8 blocks, of the box filter applied to the anomaly map"
+    )
+    frequencies: int = Field(
+        12, ge=1, le=12, description="number of low AC DCT frequencies (zigzag order) whose histograms are analysed"
+    )
+
+
 class ClassicDetectorSettings(ComponentSettings):
     """Heuristic detector over the classic evidence maps."""
 
     evidence: tuple[EvidenceName, ...] = Field(
-        ("ela", "noise", "ghost"),
+        ("dq",),
         min_length=1,
-        description="evidence maps the score is computed from (each with its localizer's default settings)",
+        description="evidence maps (ela, noise, ghost, dq; each with its localizer's default settings) the score "
+        "is computed from; the image score is the largest per-map score. dq separates best on generated splices",
     )
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
     window: float = Field(
-        0.15,
+        0.2,
         gt=0,
         le=1,
         description="side of the square window, as a fraction of the image's shorter side, over which "
         "anomaly is averaged when looking for its most concentrated place",
     )
-    center: float = Field(
-        1.5,
-        description="concentration (robust z units above the map's median) that maps to score 0.5",
+    slope: float = Field(
+        0.25,
+        gt=0,
+        le=10,
+        description="width of the logistic, as a fraction of the map's reference concentration: smaller makes "
+        "scores more decisive",
     )
-    slope: float = Field(0.5, gt=0, description="concentration difference that moves the score by one logistic unit")
 
 
 @hookimpl
@@ -113,6 +127,14 @@ def forensic_register_localizers() -> list[ComponentSpec]:
             tags=("weights-free",),
         ),
         ComponentSpec(
+            name="dq",
+            summary="Double quantisation: blocks off the image's double-JPEG DCT histogram pattern (no weights)",
+            settings=DqSettings,
+            factory="forensic_classic.components:build_dq",
+            requires="numpy, scipy",
+            tags=("weights-free", "jpeg"),
+        ),
+        ComponentSpec(
             name="ghost",
             summary="JPEG ghosts: blocks whose re-save error curve differs from the image's (no weights)",
             settings=GhostSettings,
@@ -128,7 +150,7 @@ def forensic_register_detectors() -> list[ComponentSpec]:
     return [
         ComponentSpec(
             name="classic",
-            summary="Heuristic splice score from the concentration of ELA/noise/ghost anomaly (no weights)",
+            summary="Heuristic splice score: concentration of DQ/ghost/noise/ELA anomaly (no weights)",
             settings=ClassicDetectorSettings,
             factory="forensic_classic.components:build_classic_detector",
             requires="numpy, pillow, scipy",

@@ -6,9 +6,10 @@ spliced region makes a *compact* patch of unusual cells. So for each map the sta
     concentration = max over square windows (side ``window`` x shorter image side) of mean(z)  -  median(z)
 
 where z is the map's per-cell robust z-score. Each map's concentration becomes a score with a logistic
-``1 / (1 + exp(-(concentration - center) / slope))`` and the image score is the largest of them (one clear
-inconsistency suffices). The constants were set on generated splices (benchmarks/eval_splices.py); the
-score is a heuristic, not a calibrated probability, and the detector says so in its details.
+``1 / (1 + exp(-(concentration - reference) / (slope * reference)))`` and the image score is the largest of
+them (one clear inconsistency suffices). ``REFERENCE`` holds, per map, a concentration between the typical
+pristine and forged values measured on generated splices (benchmarks/eval_splices.py). The score is a
+heuristic, not a calibrated probability, and the detector says so in its details.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ import numpy as np
 
 RULE = (
     "per map: concentration = max over windows of mean robust z - median z; "
-    "map score = logistic((concentration - center) / slope); score = max over maps"
+    "map score = logistic((concentration - reference) / (slope * reference)); score = max over maps"
 )
+
+REFERENCE = {"dq": 2.3, "ghost": 6.0, "noise": 1.8, "ela": 1.2}
 
 
 def concentration(z: np.ndarray, window_fraction: float) -> float:
@@ -42,7 +45,7 @@ def logistic(value: float, center: float, slope: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, (value - center) / slope))))
 
 
-def combine(concentrations: Mapping[str, float], center: float, slope: float) -> tuple[float, dict[str, float]]:
+def combine(concentrations: Mapping[str, float], slope: float) -> tuple[float, dict[str, float]]:
     """Per-map scores and their maximum, the image score."""
-    scores = {name: logistic(value, center, slope) for name, value in concentrations.items()}
+    scores = {name: logistic(value, REFERENCE[name], slope * REFERENCE[name]) for name, value in concentrations.items()}
     return max(scores.values()), scores

@@ -1,0 +1,55 @@
+"""The core's contract suites, applied to every component forensic-classic registers."""
+
+from __future__ import annotations
+
+import pytest
+
+from forensic_classic import plugin
+from forensic_core import ComponentSpec
+from forensic_core.testing import DetectorContract, LocalizerContract
+
+
+def _localizer(name: str) -> ComponentSpec:
+    return next(spec for spec in plugin.forensic_register_localizers() if spec.name == name)
+
+
+class _Classic:
+    @pytest.fixture
+    def registration_module(self) -> str:
+        return "forensic_classic.plugin"
+
+
+class TestElaContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("ela")
+
+
+class TestNoiseContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("noise")
+
+
+class TestGhostContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("ghost")
+
+
+class TestDqContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("dq")
+
+
+class TestClassicDetectorContract(_Classic, DetectorContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return plugin.forensic_register_detectors()[0]
+
+
+class TestClassicDetectorAllEvidenceContract(TestClassicDetectorContract):
+    @pytest.fixture
+    def settings(self, spec: ComponentSpec) -> plugin.ClassicDetectorSettings:
+        return spec.settings(evidence=("ela", "noise", "ghost", "dq"))
