@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+
 from forensic_daam import UnsupportedModelError, class_token_contributions, daam
 
 ATOL = 1e-5
