@@ -17,11 +17,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from splices import SCENARIOS, generate, scenario_label
+
 from forensic_classic import components
 from forensic_classic.plugin import ClassicDetectorSettings
 from forensic_classic.synthetic import pixel_auc, rank_auc
-from splices import SCENARIOS, generate, scenario_label
-
 from forensic_core import BuildContext, MediaItem
 
 MAPS = ("dq", "ghost", "noise", "ela")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import numpy as np
+
 from forensic_classic.synthetic import SyntheticCase, copy_move, pristine, splice
 
 # (host quality or None for a lossless host, donor quality, final quality): realistic camera/web qualities.
