@@ -7,11 +7,14 @@ do, instead of letting huggingface_hub retry for ~47 s.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import functools
 import hashlib
+import logging
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,7 @@ from urllib.parse import urlparse
 
 import open_clip
 import torch
+
 from forensic_core.errors import ConfigError, MissingWeightsError
 
 TINY_MODEL = "kfd-tiny"
@@ -100,8 +104,9 @@ def hub_offline() -> bool:
 def _create(model_name: str, pretrained: str | None, *, identity: str, seed: int, **kwargs: Any) -> Backbone:
     # Random initialisation draws from the global RNG: fork it so that the seed makes the weights reproducible
     # without changing the caller's random state.
+    intended_random = pretrained is None and not model_name.startswith(("hf-hub:", "local-dir:"))
     try:
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=[]), _quiet_root_logger(intended_random):
             torch.manual_seed(seed)
             clip = open_clip.create_model(model_name, pretrained=pretrained, device="cpu", **kwargs)
         tokenizer = _tokenizer(model_name)
@@ -113,6 +118,19 @@ def _create(model_name: str, pretrained: str | None, *, identity: str, seed: int
     preprocess.setdefault("mean", list(open_clip.OPENAI_DATASET_MEAN))
     preprocess.setdefault("std", list(open_clip.OPENAI_DATASET_STD))
     return Backbone(clip=clip, tokenizer=tokenizer, identity=identity, preprocess=preprocess)
+
+
+@contextlib.contextmanager
+def _quiet_root_logger(quiet: bool) -> Iterator[None]:
+    # open_clip warns "initialized randomly" on the root logger; for pretrained: null that is the request itself.
+    root = logging.getLogger()
+    level = root.level
+    if quiet:
+        root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 @functools.lru_cache(maxsize=8)

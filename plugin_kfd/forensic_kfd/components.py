@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from forensic_core import BuildContext, Detection, Localization, MediaItem, VisionTarget
 
+from forensic_core import BuildContext, Detection, Localization, MediaItem, VisionTarget
 from forensic_kfd.runtime import KfdRuntime
 from forensic_kfd.settings import UNTRAINED_NOTE, KfdSettings
 

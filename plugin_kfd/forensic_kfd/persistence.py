@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensic_core.errors import ConfigError, MissingWeightsError
 from safetensors.torch import load_file, save_file
 
+from forensic_core.errors import ConfigError, MissingWeightsError
 from forensic_kfd.model import KfdConfig, KfdModel
 
 FORMAT = "forensic-kfd/1"
@@ -121,7 +121,9 @@ def load_weights(model: KfdModel, info: WeightsInfo) -> None:
         model.load_state_dict(state, strict=False)
     except RuntimeError as error:  # shape mismatches: tensors and sidecar disagree
         message = " ".join(str(error).split())[:300]
-        raise ConfigError(f"kfd: weights {info.path.name} do not fit their sidecar's architecture: {message}") from error
+        raise ConfigError(
+            f"kfd: weights {info.path.name} do not fit their sidecar's architecture: {message}"
+        ) from error
 
 
 def file_sha256(path: str | Path) -> str:

@@ -7,7 +7,6 @@ by :mod:`forensic_kfd.components` when a pipeline builds a ``kfd`` component.
 from __future__ import annotations
 
 from forensic_core import ComponentSpec, hookimpl
-
 from forensic_kfd.settings import KfdSettings
 
 REQUIRES = "torch, open_clip"

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+
 from forensic_core import MediaItem
 from forensic_core.errors import ConfigError
-
 from forensic_kfd.backbone import Backbone, backbone_sha256, load_backbone
 from forensic_kfd.descriptions import CLASS_NAMES, default_descriptions
 from forensic_kfd.model import KfdConfig, KfdModel, default_layers
@@ -54,7 +54,9 @@ class KfdRuntime:
         self.device = resolve_device(settings.device)
         self.autocast_dtype = resolve_precision(settings.precision, self.device)
         info = read_weights_info(settings.weights) if settings.weights else None
-        backbone = load_backbone(settings.backbone, settings.pretrained, seed=settings.seed, cache_dir=settings.cache_dir)
+        backbone = load_backbone(
+            settings.backbone, settings.pretrained, seed=settings.seed, cache_dir=settings.cache_dir
+        )
         self.backbone_identity = backbone.identity
         self.backbone_sha256 = backbone_sha256(backbone.clip)
         if info is not None:
@@ -242,4 +244,3 @@ def _normalisation(backbone: Backbone, info: WeightsInfo | None) -> tuple[list[f
 def _item_key(item: MediaItem) -> str:
     image = np.ascontiguousarray(item.image)
     return f"{image.shape}:" + hashlib.blake2b(image.data, digest_size=16).hexdigest()
-

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 from typing import Literal
 
-from forensic_core import ComponentSettings
 from pydantic import BaseModel, ConfigDict, Field
+
+from forensic_core import ComponentSettings
 
 UNTRAINED_NOTE = (
     "no KFD weights file given: the projections and heads are untrained (random, seeded), so scores and masks "

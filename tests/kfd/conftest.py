@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+
 from forensic_core import MediaItem
 from forensic_kfd.settings import KfdSettings
 

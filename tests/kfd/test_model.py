@@ -8,6 +8,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
 import torch.nn.functional as F  # noqa: E402
+
 from forensic_kfd.backbone import load_backbone  # noqa: E402
 from forensic_kfd.descriptions import CLASS_NAMES  # noqa: E402
 from forensic_kfd.model import KfdConfig, KfdModel, default_layers  # noqa: E402
@@ -84,7 +85,9 @@ def test_untrained_projections_start_from_the_backbone_projection() -> None:
     with torch.no_grad():
         out = model(batch)
         tokens = backbone.clip.visual.forward_intermediates(batch, indices=[3], output_fmt="NLC")
-        dense = F.normalize(backbone.clip.visual.ln_post(tokens["image_intermediates"][0]) @ backbone.clip.visual.proj, dim=-1)
+        dense = F.normalize(
+            backbone.clip.visual.ln_post(tokens["image_intermediates"][0]) @ backbone.clip.visual.proj, dim=-1
+        )
         expected = 100.0 * dense @ model.class_embeddings().t()
     torch.testing.assert_close(out.correlation[0, 0].flatten(1).t(), expected[0], rtol=1e-4, atol=1e-4)
 
