@@ -87,15 +87,16 @@ class LbpSettings(FaceDetectorSettings):
         description="ratio between successive window sizes; closer to 1 finds more faces, more slowly",
     )
     step_ratio: float = Field(
-        1.0,
+        1.2,
         ge=1.0,
         le=3.0,
-        description="search step as a multiple of the window scale; 1 is exhaustive, larger is faster but "
-        "misses more faces",
+        description="search step as a multiple of the window scale; 1 is exhaustive (slower), larger is faster "
+        "but misses more faces (from about 1.25 large faces start to be missed)",
     )
     min_neighbors: int = Field(
-        4,
+        6,
         ge=0,
         le=100,
-        description="overlapping raw detections needed to accept a face; higher means fewer false faces",
+        description="overlapping raw detections needed to accept a face; higher means fewer false faces "
+        "(scikit-image's own default of 4 accepts hair and hat textures as small faces)",
     )
