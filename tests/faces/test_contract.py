@@ -56,3 +56,7 @@ class TestHaarContractOnRandomItems(FaceDetectorContract):
     @pytest.fixture
     def settings(self, spec: ComponentSpec) -> Any:
         return spec.settings(landmarks="none")
+
+    @pytest.fixture
+    def registration_module(self) -> str:
+        return "forensic_faces.plugin"
