@@ -18,10 +18,8 @@ def polygon_mask(polygon: np.ndarray, bounds: tuple[int, int, int, int]) -> np.n
     x0, y0, x1, y1 = bounds
     canvas = Image.new("1", (max(1, x1 - x0), max(1, y1 - y0)), 0)
     points = [(float(x) - x0, float(y) - y0) for x, y in np.asarray(polygon, dtype=np.float64)]
-    if len(points) >= 3:
+    if len(points) >= 3:  # fewer points enclose no area
         ImageDraw.Draw(canvas).polygon(points, fill=1, outline=1)
-    elif points:
-        ImageDraw.Draw(canvas).line(points, fill=1, width=3)
     return np.asarray(canvas, dtype=bool)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from PIL import Image, ImageDraw
 
 from forensic_core import Box
 
@@ -124,13 +123,12 @@ def convex_hull(points: np.ndarray) -> np.ndarray:
 
 
 def polygon_mask(polygon: np.ndarray, height: int, width: int, origin: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
-    """Rasterise a polygon into a ``height`` x ``width`` boolean mask.
+    """Rasterise a polygon into a ``height`` x ``width`` boolean mask (the core's rasteriser, crop-relative).
 
     ``origin`` is the (x, y) of the mask's top-left pixel in the polygon's coordinates: pass the crop box's
     corner to get a region mask for a face crop from a polygon given in full-image pixels.
     """
-    canvas = Image.new("1", (int(width), int(height)), 0)
-    pts = np.asarray(polygon, dtype=float) - np.asarray(origin, dtype=float)
-    if len(pts) >= 3:
-        ImageDraw.Draw(canvas).polygon([(float(x), float(y)) for x, y in pts], fill=1, outline=1)
-    return np.asarray(canvas, dtype=bool)
+    from forensic_core.regions import polygon_mask as rasterise
+
+    shifted = np.asarray(polygon, dtype=float) - np.asarray(origin, dtype=float)
+    return rasterise(shifted, (0, 0, int(width), int(height)))
