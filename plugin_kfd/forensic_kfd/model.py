@@ -5,7 +5,7 @@ One pass through the frozen open_clip visual tower gives the pooled image embedd
 tokens go through the backbone's final norm and a per-layer linear map into the joint space (initialised from
 the backbone's own projection, so untrained maps are CLIP's dense zero-shot maps); their logit-scaled cosine
 similarity with the class embeddings gives one (pristine, deepfake) correlation map per layer. The localizer
-head turns the upsampled maps into a forgery mask, the classifier head turns them into p(fake).
+head turns the upsampled maps into a forgery mask at the input size, the classifier head turns them into p(fake).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ class KfdConfig:
     visual_prompts: int = 0
     logit_scale: float = 100.0
     localizer_channels: int = 16
+    localizer_stride: int = 4
     classifier_channels: int = 32
     classifier_hidden: int = 64
 
@@ -138,28 +139,55 @@ class KfdModel(nn.Module):
 
     def forward(self, images: torch.Tensor, class_embeddings: torch.Tensor | None = None) -> KfdOutput:
         """Run KFD on a normalised batch (B, 3, H, W) at the backbone's input size."""
-        if class_embeddings is None:
-            class_embeddings = self.class_embeddings()
+        pooled, patch_tokens = self.extract(images)
+        return self.from_tokens(patch_tokens, pooled, class_embeddings, image_size=tuple(images.shape[-2:]))
+
+    def extract(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """One pass through ``clip.visual``: pooled embedding (B, D) and each chosen layer's patch tokens (B, P, C).
+
+        With a frozen backbone and no visual prompts this is all that depends on the backbone, so training can
+        cache it once and run :meth:`from_tokens` on the cache.
+        """
         tokens: dict[int, torch.Tensor] = {}
         with self._capture_blocks(tokens):
             pooled = self.clip.visual(images)
         if isinstance(pooled, tuple):
             pooled = pooled[0]
-        batch = images.shape[0]
+        patches = self.grid_size[0] * self.grid_size[1]
+        # drop the class token (first) and any visual prompts (appended after the patches)
+        return pooled, [tokens[position][:, 1 : 1 + patches] for position in range(len(self.block_indices))]
+
+    def from_tokens(
+        self,
+        patch_tokens: Sequence[torch.Tensor],
+        pooled: torch.Tensor,
+        class_embeddings: torch.Tensor | None = None,
+        *,
+        image_size: tuple[int, int] | None = None,
+    ) -> KfdOutput:
+        """Correlation maps and both heads from :meth:`extract`'s output."""
+        if class_embeddings is None:
+            class_embeddings = self.class_embeddings()
+        height, width = image_size or self.clip.visual.image_size
         grid_h, grid_w = self.grid_size
-        patches = grid_h * grid_w
         maps = []
-        for position, projection in enumerate(self.projections):
-            patch_tokens = tokens[position][:, 1 : 1 + patches]  # drop the class token and any visual prompts
-            embedded = F.normalize(projection(self.clip.visual.ln_post(patch_tokens)), dim=-1)
+        for tokens, projection in zip(patch_tokens, self.projections, strict=True):
+            embedded = F.normalize(projection(self.clip.visual.ln_post(tokens)), dim=-1)
             correlation = self.config.logit_scale * embedded @ class_embeddings.to(embedded.dtype).t()
-            maps.append(correlation.transpose(1, 2).reshape(batch, len(CLASS_NAMES), grid_h, grid_w))
+            maps.append(correlation.transpose(1, 2).reshape(tokens.shape[0], len(CLASS_NAMES), grid_h, grid_w))
         correlation = torch.stack(maps, dim=1)
         grid_maps = correlation.flatten(1, 2)
-        upsampled = F.interpolate(grid_maps, size=images.shape[-2:], mode="bilinear", align_corners=False)
+        # The localizer runs at 1/stride of the input size: the maps are bilinear upsamplings of a patch grid, so
+        # full resolution would only multiply the convolution cost (stride**2 times), not the information.
+        stride = self.config.localizer_stride
+        head_size = (max(1, height // stride), max(1, width // stride))
+        upsampled = F.interpolate(grid_maps, size=head_size, mode="bilinear", align_corners=False)
+        mask_logits = self.localizer(upsampled)
+        if head_size != (height, width):
+            mask_logits = F.interpolate(mask_logits, size=(height, width), mode="bilinear", align_corners=False)
         return KfdOutput(
             score_logits=self.classifier(grid_maps),
-            mask_logits=self.localizer(upsampled),
+            mask_logits=mask_logits,
             correlation=correlation,
             image_features=F.normalize(pooled, dim=-1),
         )
