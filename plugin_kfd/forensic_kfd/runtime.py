@@ -208,7 +208,7 @@ def resolve_config(settings: KfdSettings, info: WeightsInfo | None, *, depth: in
     }
     if trained is not None:
         for name, value in architecture.items():
-            if value is not None and tuple(np.atleast_1d(value)) != tuple(np.atleast_1d(getattr(trained, name))):
+            if value is not None and value != getattr(trained, name):
                 raise ConfigError(
                     f"kfd: {name}={value!r} differs from the weights file's {getattr(trained, name)!r}: "
                     f"remove '{name}' from the settings (the weights file decides it)"

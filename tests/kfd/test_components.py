@@ -176,3 +176,15 @@ def test_batched_inference_equals_one_image_at_a_time_without_the_cache() -> Non
     np.testing.assert_allclose([a.score for a in together], [a.score for a in alone], atol=1e-5)
     for a, b in zip(together, alone, strict=True):
         np.testing.assert_allclose(a.mask, b.mask, atol=1e-4)
+
+
+def test_the_daam_explainer_traces_the_kfd_decision() -> None:
+    daam_plugin = pytest.importorskip("forensic_daam.plugin")
+    context = BuildContext()
+    detector = build_component(plugin.forensic_register_detectors()[0], tiny_settings(), context)
+    spec = daam_plugin.forensic_register_explainers()[0]
+    explainer = build_component(spec, spec.settings(), context)
+    items = face_items(2)
+    explanations = explainer.explain(items, detector=detector, detections=detector.detect(items))
+    for item, explanation in zip(items, explanations, strict=True):
+        assert explanation.maps["daam"].shape == (item.height, item.width)
