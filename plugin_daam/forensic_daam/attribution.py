@@ -77,11 +77,8 @@ def class_token_contributions(attention: torch.Tensor, values: torch.Tensor, wei
     return (attention.to(per_head.dtype) * per_head).sum(dim=-2)
 
 
-def resolve_targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
-    """Turn ``target`` (None = predicted class, int, per-image sequence or tensor) into a (B,) index tensor."""
-    batch, classes = logits.shape
-    if target is None:
-        return logits.detach().argmax(dim=-1)
+def _host_targets(target: Target, batch: int, classes: int) -> torch.Tensor:
+    """Validated (B,) CPU index tensor for an explicit ``target`` (int, sequence or tensor)."""
     if isinstance(target, bool):
         raise TypeError("target must be a class index, not a bool")
     if isinstance(target, int):
@@ -95,10 +92,25 @@ def resolve_targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
     bad = targets[(targets < 0) | (targets >= classes)]
     if bad.numel():
         raise ValueError(f"target class {int(bad[0])} is out of range for a model with {classes} outputs")
-    return targets.to(logits.device)
+    return targets
 
 
-def _select_logit(target: Target) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+def resolve_targets(target: Target, logits: torch.Tensor) -> torch.Tensor:
+    """Turn ``target`` (None = predicted class, int, per-image sequence or tensor) into a (B,) index tensor."""
+    if target is None:
+        return logits.detach().argmax(dim=-1)
+    return _host_targets(target, *logits.shape).to(logits.device)
+
+
+def _select_logit(target: Target, device: torch.device) -> Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]:
+    # Explicit targets are read and copied to the device before the forward is queued: doing it afterwards
+    # would make the host wait for the GPU to finish the forward before it can launch the reverse pass.
+    host: torch.Tensor | None = None
+    on_device: torch.Tensor | None = None
+    if target is not None and not isinstance(target, int):
+        host = torch.as_tensor(target).detach().to(torch.long).flatten().cpu()
+        on_device = host.to(device)
+
     def select(output: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if isinstance(output, (tuple, list)):
             output = output[0]
@@ -110,7 +122,15 @@ def _select_logit(target: Target) -> Callable[[torch.Tensor], tuple[torch.Tensor
             return output, torch.full_like(output, -1, dtype=torch.long)
         if output.ndim != 2:
             raise ValueError(f"forward must return scores (B,) or logits (B, K), got shape {tuple(output.shape)}")
-        targets = resolve_targets(target, output)
+        batch, classes = output.shape
+        if target is None:
+            targets = output.detach().argmax(dim=-1)
+        elif on_device is None:
+            _host_targets(target, batch, classes)
+            targets = torch.full((batch,), int(target), dtype=torch.long, device=output.device)
+        else:
+            _host_targets(host, batch, classes)
+            targets = on_device.to(output.device).expand(batch)
         return output.gather(1, targets[:, None]).squeeze(1), targets
 
     return select
@@ -201,11 +221,12 @@ def daam(
     Works inside ``torch.no_grad()``; leaves the model's hooks, training flag and requires_grad untouched.
     """
     adapter = resolve_adapter(model, family)
+    device = next(model.parameters()).device
     return trace(
         adapter,
         images,
         forward or adapter.logits,
-        _select_logit(target),
+        _select_logit(target, device),
         rectify_coefficients=True,
         keep_internals=keep_internals,
     )
