@@ -28,6 +28,7 @@ _EXPORTS = {
     "strip": "forensic_daam.render",
     "animation": "forensic_daam.render",
     "overlay": "forensic_daam.render",
+    "encode_png": "forensic_daam.render",
     "causal_metric": "forensic_daam.metrics",
     "perturbation_test": "forensic_daam.metrics",
     "attention_rollout": "forensic_daam.baselines",
