@@ -57,3 +57,19 @@ def test_detector_reuses_maps_its_sibling_localizer_computed(monkeypatch: pytest
     components.build_dq(components.DEFAULT_SETTINGS["dq"](), context).localize([item])
     components.build_classic_detector(ClassicDetectorSettings(evidence=("dq",)), context).detect([item])
     assert calls == ["dq"]
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_untouched_shipped_photos_are_labelled_real(name: str) -> None:
+    # astronaut ships as a lossless PNG, grace_hopper as a camera JPEG: neither was ever spliced.
+    if name == "grace_hopper":
+        from matplotlib import cbook
+        from PIL import Image
+
+        with Image.open(cbook.get_sample_data("grace_hopper.jpg")) as img:
+            image = np.asarray(img.convert("RGB"))
+    else:
+        image = skimage_data.astronaut()
+    result = detect(image)
+    assert set(result.details["evidence"]) == {"dq", "ghost"}
+    assert result.label == "real" and result.score < 0.5

@@ -79,3 +79,18 @@ def test_heatmap_is_monotonic_in_the_evidence_so_it_keeps_the_ranking(host: np.n
     heat = localize("noise", host).heatmap
     assert np.unique(heat).size > 0.2 * heat.size / (16 * 16)
     assert heat.min() > 0.0 and heat.max() < 1.0
+
+
+@pytest.mark.parametrize("shape", [(24, 40), (21, 34)])
+def test_block_mean_matches_a_per_block_mean_with_edge_padding(shape: tuple[int, int]) -> None:
+    from forensic_classic.imaging import block_mean
+
+    array = np.random.default_rng(3).integers(0, 256, size=shape).astype(np.float32)
+    padded = np.pad(array, [(0, (-shape[0]) % 8), (0, (-shape[1]) % 8)], mode="edge")
+    expected = np.array(
+        [
+            [padded[r : r + 8, c : c + 8].mean() for c in range(0, padded.shape[1], 8)]
+            for r in range(0, padded.shape[0], 8)
+        ]
+    )
+    np.testing.assert_allclose(block_mean(array, 8), expected, rtol=1e-5)

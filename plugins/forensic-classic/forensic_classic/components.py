@@ -88,8 +88,13 @@ def shared_cache(context: BuildContext | None) -> EvidenceCache:
 
 
 def heatmap_from_cells(cells: CellMap, shape: tuple[int, int], z_half: float) -> np.ndarray:
-    """Cell z-scores -> H x W heat in [0, 1] (bilinear, then the logistic of :func:`squash`)."""
-    return squash(upsample(cells.z, shape, cells.block), center=z_half, width=1.0)
+    """Cell z-scores -> H x W heat in [0, 1]: the logistic of :func:`squash` per cell, then bilinear upsampling.
+
+    Squashing the cell map (~1/64 of the pixels) before upsampling costs almost nothing on a 12-megapixel photo,
+    and a bilinear blend of values in [0, 1] stays in [0, 1].
+    """
+    heat = upsample(squash(cells.z, center=z_half, width=1.0), shape, cells.block)
+    return np.clip(heat, 0.0, 1.0)
 
 
 class MapLocalizer:

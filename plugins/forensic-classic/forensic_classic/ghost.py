@@ -20,10 +20,11 @@ def ghost_cells(image: np.ndarray, qualities: Sequence[int], *, smoothing: int =
     block = JPEG_BLOCK
     luma = luminance(image)
     luma8 = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+    luma_f = luma8.astype(np.float32)
     curves = []
     for quality in qualities:
-        diff = luma8.astype(np.float32) - jpeg_roundtrip(luma8, quality, grayscale=True).astype(np.float32)
-        curves.append(smooth_cells(block_mean(diff * diff, block), smoothing))
+        diff = luma_f - jpeg_roundtrip(luma8, quality, grayscale=True).astype(np.float32)
+        curves.append(smooth_cells(block_mean(np.square(diff, out=diff), block), smoothing))
     stack = np.stack(curves)
     low, high = stack.min(axis=0), stack.max(axis=0)
     normalised = (stack - low) / (high - low + 1.0)

