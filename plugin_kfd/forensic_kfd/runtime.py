@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -79,7 +80,7 @@ class KfdRuntime:
         self.std = torch.tensor(std, device=self.device).view(1, 3, 1, 1)
         with torch.no_grad():  # not inference_mode: vision_target's forward must be able to use these in autograd
             self.class_embeddings = self.model.class_embeddings().float()
-        self._cache: OrderedDict[str, ItemAnalysis] = OrderedDict()
+        self._cache = RecentResults(CACHE_ITEMS)
 
     @property
     def identity(self) -> str:
@@ -111,22 +112,20 @@ class KfdRuntime:
 
     def analyse(self, items: Sequence[MediaItem], *, use_cache: bool = True) -> list[ItemAnalysis]:
         """Score, mask and layer maps per item, in order; batched by ``batch_size``."""
-        keys = [_item_key(item) for item in items]
         results: dict[int, ItemAnalysis] = {}
         todo = []
-        for index, key in enumerate(keys):
-            cached = self._cache.get(key) if use_cache else None
+        for index, item in enumerate(items):
+            cached = self._cache.lookup(item.image) if use_cache else None
             if cached is None:
                 todo.append(index)
             else:
-                self._cache.move_to_end(key)
                 results[index] = cached
         size = self.settings.batch_size
         for start in range(0, len(todo), size):
             chunk = todo[start : start + size]
             for index, analysis in zip(chunk, self._run([items[i] for i in chunk]), strict=True):
                 results[index] = analysis
-                self._remember(keys[index], analysis)
+                self._cache.store(items[index].image, analysis)
         return [results[index] for index in range(len(items))]
 
     def _run(self, items: Sequence[MediaItem]) -> list[ItemAnalysis]:
@@ -160,11 +159,6 @@ class KfdRuntime:
                 "std": self.std.flatten().tolist(),
             },
         )
-
-    def _remember(self, key: str, analysis: ItemAnalysis) -> None:
-        self._cache[key] = analysis
-        while len(self._cache) > CACHE_ITEMS:
-            self._cache.popitem(last=False)
 
     def close(self) -> None:
         self._cache.clear()
@@ -241,6 +235,43 @@ def _normalisation(backbone: Backbone, info: WeightsInfo | None) -> tuple[list[f
     return list(backbone.preprocess["mean"]), list(backbone.preprocess["std"])
 
 
-def _item_key(item: MediaItem) -> str:
-    image = np.ascontiguousarray(item.image)
-    return f"{image.shape}:" + hashlib.blake2b(image.data, digest_size=16).hexdigest()
+class RecentResults:
+    """The last results by image *object*: the detector and the localizer of a pipeline get the same crops.
+
+    Keyed by identity, not content (hashing every frame would cost more than the lookup saves on a GPU): an
+    entry holds a weak reference to its image, so a recycled ``id`` never matches, and a fingerprint of a
+    strided pixel sample catches an array changed in place.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[int, tuple[weakref.ref[np.ndarray], bytes, ItemAnalysis]] = OrderedDict()
+
+    def lookup(self, image: np.ndarray) -> ItemAnalysis | None:
+        entry = self._entries.get(id(image))
+        if entry is None:
+            return None
+        reference, fingerprint, analysis = entry
+        if reference() is not image or fingerprint != _fingerprint(image):
+            del self._entries[id(image)]
+            return None
+        self._entries.move_to_end(id(image))
+        return analysis
+
+    def store(self, image: np.ndarray, analysis: ItemAnalysis) -> None:
+        try:
+            reference = weakref.ref(image)
+        except TypeError:  # an object that cannot be weakly referenced is simply not cached
+            return
+        self._entries[id(image)] = (reference, _fingerprint(image), analysis)
+        self._entries.move_to_end(id(image))
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _fingerprint(image: np.ndarray) -> bytes:
+    sample = image.reshape(-1)[:: max(1, image.size // 4096)]
+    return hashlib.blake2b(sample.tobytes(), digest_size=16).digest() + str(image.shape).encode()

@@ -188,3 +188,11 @@ def test_the_daam_explainer_traces_the_kfd_decision() -> None:
     explanations = explainer.explain(items, detector=detector, detections=detector.detect(items))
     for item, explanation in zip(items, explanations, strict=True):
         assert explanation.maps["daam"].shape == (item.height, item.width)
+
+
+def test_an_image_changed_in_place_is_analysed_again() -> None:
+    detector = build_component(plugin.forensic_register_detectors()[0], tiny_settings(), BuildContext())
+    items = face_items(1)
+    before = detector.detect(items)[0].score
+    items[0].image[...] = 255 - items[0].image
+    assert detector.detect(items)[0].score != before
