@@ -16,7 +16,7 @@ from forensic_core.registry import Registry
 PREFERENCES: dict[str, tuple[ComponentKind, tuple[str, ...], bool]] = {
     "faces": (ComponentKind.FACE_DETECTOR, ("haar", "lbp"), False),
     "detectors": (ComponentKind.DETECTOR, ("classic",), True),
-    "localizers": (ComponentKind.LOCALIZER, ("ela", "noise"), True),
+    "localizers": (ComponentKind.LOCALIZER, ("dq", "ghost"), True),
     "dialog": (ComponentKind.DIALOG, ("evidence",), False),
 }
 
