@@ -65,24 +65,40 @@ class KfdOutput:
 
     Attributes:
         score_logits: (B,) forgery logit; ``scores`` is its sigmoid, p(fake).
-        mask_logits: (B, 2, H, W) per-pixel (pristine, deepfake) logits at the model's input size.
+        mask_logits_low: (B, 2, H/s, W/s) per-pixel (pristine, deepfake) logits at the localizer head's resolution
+            (``localizer_stride`` s); ``mask_logits`` upsamples them to the input size on demand, so inference can
+            resize the small mask straight to each item's size instead.
         correlation: (B, L, 2, h, w) logit-scaled cosine maps at patch-grid resolution, layer order of the config.
         image_features: (B, D) L2-normalised pooled image embedding (``encode_image(normalize=True)``).
+        input_size: (H, W) of the model input.
     """
 
     score_logits: torch.Tensor
-    mask_logits: torch.Tensor
+    mask_logits_low: torch.Tensor
     correlation: torch.Tensor
     image_features: torch.Tensor
+    input_size: tuple[int, int]
 
     @property
     def scores(self) -> torch.Tensor:
         return torch.sigmoid(self.score_logits.float())
 
     @property
+    def mask_logits(self) -> torch.Tensor:
+        """(B, 2, H, W) mask logits at the input size (bilinear from the head's resolution)."""
+        if tuple(self.mask_logits_low.shape[-2:]) == tuple(self.input_size):
+            return self.mask_logits_low
+        return F.interpolate(self.mask_logits_low, size=self.input_size, mode="bilinear", align_corners=False)
+
+    @property
     def fake_mask(self) -> torch.Tensor:
-        """(B, H, W) forgery mask in [0, 1]."""
+        """(B, H, W) forgery mask in [0, 1] at the input size."""
         return torch.softmax(self.mask_logits.float(), dim=1)[:, FAKE]
+
+    @property
+    def fake_mask_low(self) -> torch.Tensor:
+        """(B, H/s, W/s) forgery mask in [0, 1] at the localizer head's resolution."""
+        return torch.softmax(self.mask_logits_low.float(), dim=1)[:, FAKE]
 
     @property
     def fake_correlation(self) -> torch.Tensor:
@@ -184,14 +200,12 @@ class KfdModel(nn.Module):
         stride = self.config.localizer_stride
         head_size = (max(1, height // stride), max(1, width // stride))
         upsampled = F.interpolate(grid_maps, size=head_size, mode="bilinear", align_corners=False)
-        mask_logits = self.localizer(upsampled)
-        if head_size != (height, width):
-            mask_logits = F.interpolate(mask_logits, size=(height, width), mode="bilinear", align_corners=False)
         return KfdOutput(
             score_logits=self.classifier(grid_maps),
-            mask_logits=mask_logits,
+            mask_logits_low=self.localizer(upsampled),
             correlation=correlation,
             image_features=F.normalize(pooled, dim=-1),
+            input_size=(int(height), int(width)),
         )
 
     @contextmanager

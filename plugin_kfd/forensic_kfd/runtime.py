@@ -40,7 +40,7 @@ CACHE_ITEMS = 128
 
 @dataclass(frozen=True)
 class ItemAnalysis:
-    """KFD's result for one image, at the model's input size (mask) and patch grid (layer maps)."""
+    """KFD's result for one image: mask at the localizer head's resolution, layer maps at the patch grid."""
 
     score: float
     mask: np.ndarray
@@ -132,7 +132,7 @@ class KfdRuntime:
         with torch.no_grad(), self.autocast():
             output = self.model(self.preprocess(items), self.class_embeddings)
             scores = output.scores.cpu().numpy()
-            masks = output.fake_mask.cpu().numpy()
+            masks = output.fake_mask_low.cpu().numpy()
             layer_maps = output.fake_correlation.cpu().numpy()
         return [
             ItemAnalysis(score=float(scores[i]), mask=masks[i], layer_maps=layer_maps[i]) for i in range(len(items))

@@ -43,9 +43,10 @@ def test_output_shapes_and_value_ranges() -> None:
         out = model(images(3))
     assert out.score_logits.shape == (3,)
     assert out.mask_logits.shape == (3, 2, 32, 32)
+    assert out.mask_logits_low.shape == (3, 2, 8, 8)  # the localizer head runs at 1/4 of the input size
     assert out.correlation.shape == (3, 3, 2, 4, 4)  # 32 px / 8 px patches = 4 x 4 grid
     assert out.image_features.shape == (3, 32)
-    for probabilities in (out.scores, out.fake_mask, out.fake_correlation):
+    for probabilities in (out.scores, out.fake_mask, out.fake_mask_low, out.fake_correlation):
         assert torch.isfinite(probabilities).all()
         assert probabilities.min() >= 0 and probabilities.max() <= 1
     assert out.correlation.abs().max() <= model.config.logit_scale + 1e-3  # cosine x 100
