@@ -24,7 +24,7 @@ from forensic_classic.plugin import ClassicDetectorSettings
 from forensic_classic.synthetic import pixel_auc, rank_auc
 from forensic_core import BuildContext, MediaItem
 
-MAPS = ("dq", "ghost", "noise", "ela")
+MAPS = ("dq", "ghost", "nadjpg", "blindnoise", "noise", "ela")
 KINDS = ("splice", "copy-move")
 
 

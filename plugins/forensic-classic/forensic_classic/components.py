@@ -14,26 +14,30 @@ from typing import Any
 
 import numpy as np
 
+from forensic_classic.blindnoise import blindnoise_cells
 from forensic_classic.dq import dq_cells
 from forensic_classic.ela import CellMap, ela_cells
 from forensic_classic.ghost import ghost_cells
 from forensic_classic.imaging import squash, upsample
+from forensic_classic.nadjpg import nadjpg_cells
 from forensic_classic.noise import noise_cells
 from forensic_classic.plugin import (
+    BlindNoiseSettings,
     ClassicDetectorSettings,
     DqSettings,
     ElaSettings,
     GhostSettings,
+    NadjpgSettings,
     NoiseSettings,
 )
 from forensic_classic.scoring import REFERENCE, RULE, combine, concentration
 from forensic_core import BuildContext, Detection, Localization, MediaItem
 
-MapSettings = ElaSettings | NoiseSettings | GhostSettings | DqSettings
+MapSettings = ElaSettings | NoiseSettings | GhostSettings | DqSettings | NadjpgSettings | BlindNoiseSettings
 
 
 def compute_cells(name: str, image: np.ndarray, settings: Any) -> CellMap:
-    """Run evidence map ``name`` ('ela', 'noise', 'ghost' or 'dq') on an H x W x 3 uint8 image."""
+    """Run evidence map ``name`` (see ``DEFAULT_SETTINGS``) on an H x W x 3 uint8 image."""
     if name == "ela":
         return ela_cells(image, settings.qualities, smoothing=settings.smoothing, two_sided=settings.two_sided)
     if name == "noise":
@@ -44,6 +48,16 @@ def compute_cells(name: str, image: np.ndarray, settings: Any) -> CellMap:
         return ghost_cells(image, settings.qualities, smoothing=settings.smoothing)
     if name == "dq":
         return dq_cells(image, smoothing=settings.smoothing, frequencies=settings.frequencies)
+    if name == "nadjpg":
+        return nadjpg_cells(
+            image,
+            smoothing=settings.smoothing,
+            window=settings.window,
+            min_z=settings.min_z,
+            max_blocks=settings.max_blocks,
+        )
+    if name == "blindnoise":
+        return blindnoise_cells(image, window=settings.window)
     raise ValueError(f"unknown evidence map {name!r}")
 
 
@@ -52,6 +66,8 @@ DEFAULT_SETTINGS: dict[str, Callable[[], Any]] = {
     "noise": NoiseSettings,
     "ghost": GhostSettings,
     "dq": DqSettings,
+    "nadjpg": NadjpgSettings,
+    "blindnoise": BlindNoiseSettings,
 }
 
 
@@ -168,6 +184,14 @@ def build_dq(settings: DqSettings, context: BuildContext | None = None) -> MapLo
 
 def build_ghost(settings: GhostSettings, context: BuildContext | None = None) -> MapLocalizer:
     return MapLocalizer("ghost", settings, shared_cache(context))
+
+
+def build_nadjpg(settings: NadjpgSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("nadjpg", settings, shared_cache(context))
+
+
+def build_blindnoise(settings: BlindNoiseSettings, context: BuildContext | None = None) -> MapLocalizer:
+    return MapLocalizer("blindnoise", settings, shared_cache(context))
 
 
 def build_classic_detector(settings: ClassicDetectorSettings, context: BuildContext | None = None) -> ClassicDetector:

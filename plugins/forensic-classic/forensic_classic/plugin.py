@@ -13,7 +13,7 @@ from pydantic import Field
 from forensic_core import ComponentSettings, ComponentSpec, hookimpl
 
 Quality = Annotated[int, Field(ge=10, le=100)]
-EvidenceName = Literal["ela", "noise", "ghost", "dq"]
+EvidenceName = Literal["ela", "noise", "ghost", "dq", "nadjpg", "blindnoise"]
 
 
 class _MapSettings(ComponentSettings):
@@ -82,15 +82,45 @@ class DqSettings(_MapSettings):
     )
 
 
+class NadjpgSettings(_MapSettings):
+    """Non-aligned double-JPEG inconsistency."""
+
+    smoothing: int = Field(
+        2, ge=0, le=8, description="radius, in 8 x 8 blocks, of the box filter applied to the lattice agreement"
+    )
+    window: int = Field(
+        7, ge=3, le=31, description="side, in blocks, of the windows in which the grid shift and steps are searched"
+    )
+    min_z: float = Field(
+        4.0, ge=0, le=50, description="a frequency enters the map only if its best window reaches this z-score"
+    )
+    max_blocks: int = Field(
+        12000,
+        ge=500,
+        le=1_000_000,
+        description="most blocks per shift the grid search looks at (a strided subset on large photos; the map "
+        "itself uses every block)",
+    )
+
+
+class BlindNoiseSettings(_MapSettings):
+    """Blind local noise level (kurtosis concentration)."""
+
+    window: int = Field(
+        8, ge=2, le=64, description="side, in 8 x 8 blocks, of the windows the local noise level is estimated in"
+    )
+
+
 class ClassicDetectorSettings(ComponentSettings):
     """Heuristic detector over the classic evidence maps."""
 
     evidence: tuple[EvidenceName, ...] = Field(
         ("dq", "ghost"),
         min_length=1,
-        description="evidence maps (ela, noise, ghost, dq; each with its localizer's default settings) the score "
-        "is computed from; the image score is the largest per-map score. dq + ghost separate best on generated "
-        "splices (ghost catches pastes into a host saved at a lower quality than the final one)",
+        description="evidence maps (ela, noise, ghost, dq, nadjpg, blindnoise; each with its localizer's default "
+        "settings) the score is computed from; the image score is the largest per-map score. dq + ghost "
+        "separate best on generated splices (ghost catches pastes into a host saved at a lower quality than the "
+        "final one)",
     )
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
     window: float = Field(
@@ -135,6 +165,22 @@ def forensic_register_localizers() -> list[ComponentSpec]:
             factory="forensic_classic.components:build_dq",
             requires="numpy, scipy",
             tags=("weights-free", "jpeg"),
+        ),
+        ComponentSpec(
+            name="nadjpg",
+            summary="Non-aligned double JPEG: a region keeping a JPEG lattice on a shifted 8 x 8 grid (no weights)",
+            settings=NadjpgSettings,
+            factory="forensic_classic.components:build_nadjpg",
+            requires="numpy, scipy",
+            tags=("weights-free", "jpeg"),
+        ),
+        ComponentSpec(
+            name="blindnoise",
+            summary="Blind local noise level from band-pass kurtosis (Lyu et al. 2014) vs. the image (no weights)",
+            settings=BlindNoiseSettings,
+            factory="forensic_classic.components:build_blindnoise",
+            requires="numpy, scipy",
+            tags=("weights-free",),
         ),
         ComponentSpec(
             name="ghost",

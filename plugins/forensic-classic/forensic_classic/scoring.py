@@ -25,7 +25,7 @@ RULE = (
     "map score = logistic((concentration - reference) / (slope * reference)); score = max over maps"
 )
 
-REFERENCE = {"dq": 3.0, "ghost": 8.0, "noise": 1.8, "ela": 1.2}
+REFERENCE = {"dq": 3.0, "ghost": 8.0, "noise": 1.8, "ela": 1.2, "nadjpg": 2.0, "blindnoise": 1.5}
 
 
 def concentration(z: np.ndarray, window_fraction: float) -> float:
