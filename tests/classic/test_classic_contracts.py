@@ -43,6 +43,18 @@ class TestDqContract(_Classic, LocalizerContract):
         return _localizer("dq")
 
 
+class TestNadjpgContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("nadjpg")
+
+
+class TestBlindNoiseContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("blindnoise")
+
+
 class TestClassicDetectorContract(_Classic, DetectorContract):
     @pytest.fixture
     def spec(self) -> ComponentSpec:
@@ -52,4 +64,4 @@ class TestClassicDetectorContract(_Classic, DetectorContract):
 class TestClassicDetectorAllEvidenceContract(TestClassicDetectorContract):
     @pytest.fixture
     def settings(self, spec: ComponentSpec) -> plugin.ClassicDetectorSettings:
-        return spec.settings(evidence=("ela", "noise", "ghost", "dq"))
+        return spec.settings(evidence=("ela", "noise", "ghost", "dq", "nadjpg", "blindnoise"))

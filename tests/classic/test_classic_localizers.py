@@ -52,12 +52,46 @@ def test_noise_flags_a_paste_with_another_noise_level(host: np.ndarray, donor: n
     assert pixel_auc(localize("noise", case.image).heatmap, case.mask) > 0.85
 
 
+def test_nadjpg_flags_a_paste_that_keeps_its_donors_jpeg_grid(host: np.ndarray, donor: np.ndarray) -> None:
+    # Host quality above the final one: dq sees almost nothing here, the donor's shifted lattice remains.
+    case = make_splice(host, donor, host_quality=95, donor_quality=60, final_quality=80)
+    result = localize("nadjpg", case.image)
+    assert pixel_auc(result.heatmap, case.mask) > 0.9
+    assert result.details["shift"] != [0, 0]
+
+
+def test_nadjpg_finds_the_grid_shift_of_the_pasted_region(host: np.ndarray, donor: np.ndarray) -> None:
+    from forensic_classic.imaging import jpeg_roundtrip
+
+    pasted = host.copy()
+    # Donor grid at (3, 5) relative to the final save's grid.
+    pasted[96:320, 96:320] = jpeg_roundtrip(donor, 70)[93:317, 91:315]
+    final = jpeg_roundtrip(pasted, 95)
+    assert localize("nadjpg", final).details["shift"] == [3, 5]
+
+
+def test_blindnoise_flags_a_paste_with_another_noise_level(host: np.ndarray, donor: np.ndarray) -> None:
+    grainy = np.clip(donor + np.random.default_rng(1).normal(0, 8, donor.shape), 0, 255).astype(np.uint8)
+    case = make_splice(host, grainy, host_quality=None, donor_quality=None, final_quality=None)
+    assert pixel_auc(localize("blindnoise", case.image).heatmap, case.mask) > 0.85
+
+
+def test_blindnoise_recovers_the_variance_of_added_white_noise() -> None:
+    from forensic_classic.blindnoise import local_noise_variance
+    from forensic_classic.dq import block_dct
+
+    clean = skimage_data.camera().astype(np.float32)
+    noisy = clean + np.random.default_rng(4).normal(0, 10, clean.shape).astype(np.float32)
+    estimate = np.median(local_noise_variance(block_dct(noisy), 8))
+    assert 60 < estimate < 160  # true variance 100; camera's own noise is small
+
+
 def test_ela_flags_a_never_compressed_region_in_a_jpeg(host: np.ndarray, donor: np.ndarray) -> None:
     case = make_splice(host, donor, host_quality=75, donor_quality=None, final_quality=None)
     assert pixel_auc(localize("ela", case.image, qualities=(75,)).heatmap, case.mask) > 0.9
 
 
-@pytest.mark.parametrize("name", ["ela", "noise", "ghost", "dq"])
+@pytest.mark.parametrize("name", ["ela", "noise", "ghost", "dq", "nadjpg", "blindnoise"])
 @pytest.mark.parametrize("shape", [(37, 53), (5, 7), (130, 9)])
 def test_heatmap_is_float_in_unit_range_at_exactly_the_input_size(name: str, shape: tuple[int, int]) -> None:
     image = np.random.default_rng(2).integers(0, 256, size=(*shape, 3), dtype=np.uint8)

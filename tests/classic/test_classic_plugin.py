@@ -20,7 +20,14 @@ def test_entry_point_names_the_registration_module() -> None:
 
 
 def test_registers_the_classic_localizers_and_detector() -> None:
-    assert {spec.name for spec in plugin.forensic_register_localizers()} == {"ela", "noise", "ghost", "dq"}
+    assert {spec.name for spec in plugin.forensic_register_localizers()} == {
+        "ela",
+        "noise",
+        "ghost",
+        "dq",
+        "nadjpg",
+        "blindnoise",
+    }
     assert [spec.name for spec in plugin.forensic_register_detectors()] == ["classic"]
 
 
