@@ -82,6 +82,8 @@ class VisionTarget:
             It must be differentiable with respect to the transformer's internal activations.
         family: ``"timm"`` or ``"open_clip"``: the module layout of ``model``.
         class_names: names of the K logits when ``forward`` returns logits; empty for a single score.
+        suffix_tokens: tokens the detector appends after the patch tokens (e.g. learnable visual prompts); an
+            explainer keeps them in the attention but leaves them out of spatial maps.
     """
 
     model: Any
@@ -89,6 +91,7 @@ class VisionTarget:
     forward: Callable[[Any], Any]
     family: str
     class_names: tuple[str, ...] = ()
+    suffix_tokens: int = 0
 
 
 @runtime_checkable

@@ -31,6 +31,7 @@ class Recorder:
 
     num_blocks: int
     num_prefix_tokens: int
+    num_suffix_tokens: int = 0
     attention: list[torch.Tensor | None] = field(default_factory=list)
     values: list[torch.Tensor | None] = field(default_factory=list)
     outputs: list[torch.Tensor | None] = field(default_factory=list)
@@ -57,11 +58,12 @@ class Recorder:
 
     def record_output(self, index: int, z: torch.Tensor) -> torch.Tensor:
         """Keep z (B, N, C) in the graph; returns the tensor the model must continue with."""
-        expected = self.num_prefix_tokens + (self.grid[0] * self.grid[1] if self.grid else 0)
+        expected = self.num_prefix_tokens + (self.grid[0] * self.grid[1] if self.grid else 0) + self.num_suffix_tokens
         if self.grid is not None and z.shape[1] != expected:
             raise UnsupportedModelError(
                 f"block {index} sees {z.shape[1]} tokens, expected {self.num_prefix_tokens} prefix + "
-                f"{self.grid[0]}x{self.grid[1]} patch tokens (token dropping or pooling inside the blocks?)"
+                f"{self.grid[0]}x{self.grid[1]} patch + {self.num_suffix_tokens} suffix tokens "
+                "(token dropping or pooling inside the blocks, or appended prompt tokens not declared?)"
             )
         if not z.requires_grad:
             # Frozen parameters and a constant input leave no graph; a leaf here starts one. Nothing upstream of

@@ -144,12 +144,13 @@ def trace(
     *,
     rectify_coefficients: bool,
     keep_internals: bool = False,
+    suffix_tokens: int = 0,
 ) -> DaamResult:
     """Run the hooked forward, one ``autograd.grad`` to every block's z, and build the maps.
 
     ``select(output) -> (scores (B,), targets (B,))`` picks the explained score from the forward's output.
     """
-    recorder = Recorder(adapter.num_blocks, adapter.num_prefix_tokens)
+    recorder = Recorder(adapter.num_blocks, adapter.num_prefix_tokens, suffix_tokens)
     handles = adapter.install(recorder)
     try:
         with torch.inference_mode(False), torch.enable_grad():
@@ -180,7 +181,8 @@ def trace(
         batch, blocks = contributions.shape[:2]
         grid = recorder.grid
         assert grid is not None
-        block_maps = contributions[:, :, adapter.num_prefix_tokens :].clamp_min(0).reshape(batch, blocks, *grid)
+        patches = slice(adapter.num_prefix_tokens, adapter.num_prefix_tokens + grid[0] * grid[1])
+        block_maps = contributions[:, :, patches].clamp_min(0).reshape(batch, blocks, *grid)
         class_outputs = torch.stack([z.detach()[:, 0] for z in recorder.outputs], dim=1).float()
         return DaamResult(
             block_maps=block_maps,
@@ -206,6 +208,7 @@ def daam(
     forward: Callable[[Any], torch.Tensor] | None = None,
     family: str = "auto",
     keep_internals: bool = False,
+    suffix_tokens: int = 0,
 ) -> DaamResult:
     """Dynamic Accumulated Attention Maps of a supervised ViT's decision.
 
@@ -217,6 +220,8 @@ def daam(
             decision built on top of the ViT (e.g. a detector's score); default: ``model(images)``.
         family: ``"auto"``, ``"timm"`` or ``"open_clip"``.
         keep_internals: also return the [class] attention rows and the values (memory: B*L*N*C floats).
+        suffix_tokens: tokens appended after the patch tokens by ``forward`` (e.g. learnable visual prompts): they
+            take part in attention but are not spatial, so they are left out of the maps.
 
     Works inside ``torch.no_grad()``; leaves the model's hooks, training flag and requires_grad untouched.
     """
@@ -229,4 +234,5 @@ def daam(
         _select_logit(target, device),
         rectify_coefficients=True,
         keep_internals=keep_internals,
+        suffix_tokens=suffix_tokens,
     )

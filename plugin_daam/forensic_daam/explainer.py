@@ -73,7 +73,12 @@ class DaamExplainer:
         target = detector.vision_target(items)
         try:
             result = daam(
-                target.model, target.inputs, self.settings.target, forward=target.forward, family=target.family
+                target.model,
+                target.inputs,
+                self.settings.target,
+                forward=target.forward,
+                family=target.family,
+                suffix_tokens=target.suffix_tokens,
             )
         except (UnsupportedModelError, ValueError) as exc:
             raise ComponentError(f"daam cannot explain {type(detector).__name__}: {exc}") from exc

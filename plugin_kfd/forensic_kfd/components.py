@@ -72,6 +72,7 @@ class KfdDetector(_KfdComponent):
             inputs=runtime.preprocess(items),
             forward=runtime.score_logits,
             family="open_clip",
+            suffix_tokens=runtime.model.config.visual_prompts,
         )
 
 

@@ -178,10 +178,13 @@ def test_batched_inference_equals_one_image_at_a_time_without_the_cache() -> Non
         np.testing.assert_allclose(a.mask, b.mask, atol=1e-4)
 
 
-def test_the_daam_explainer_traces_the_kfd_decision() -> None:
+@pytest.mark.parametrize("visual_prompts", [None, 3], ids=["no-prompts", "3-visual-prompts"])
+def test_the_daam_explainer_traces_the_kfd_decision(visual_prompts: int | None) -> None:
     daam_plugin = pytest.importorskip("forensic_daam.plugin")
     context = BuildContext()
-    detector = build_component(plugin.forensic_register_detectors()[0], tiny_settings(), context)
+    settings = tiny_settings(visual_prompts=visual_prompts)
+    detector = build_component(plugin.forensic_register_detectors()[0], settings, context)
+    assert detector.vision_target(face_items(1)).suffix_tokens == (visual_prompts or 0)
     spec = daam_plugin.forensic_register_explainers()[0]
     explainer = build_component(spec, spec.settings(), context)
     items = face_items(2)
