@@ -19,11 +19,11 @@ $(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kf
 
 install: $(BIN)/.installed
 
-examples/inputs/astronaut_spliced.jpg: examples/make_sample.py $(BIN)/.installed
+examples/inputs/astronaut_edited.jpg: examples/make_sample.py $(BIN)/.installed
 	$(BIN)/python examples/make_sample.py examples/inputs
 
-demo: install examples/inputs/astronaut_spliced.jpg
-	$(BIN)/forensic run examples/inputs/astronaut_spliced.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT)
+demo: install examples/inputs/astronaut_edited.jpg
+	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT)
 	@echo "open $(OUT)/report.html in a browser"
 
 lint: install

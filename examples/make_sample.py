@@ -1,9 +1,10 @@
-"""Make the demo inputs: a real portrait with a region spliced in from another photo, and its pristine twin.
+"""Make the demo inputs: a real portrait with a manipulated eye, and its pristine twin.
 
-The photos ship inside scikit-image (``astronaut``: NASA, public domain; ``coffee``: public domain), so the demo
-needs no download and the repository carries no binary images. The splice has a realistic compression history:
-host JPEG q85, donor JPEG q70 pasted at a position off the host's 8x8 grid, final save q92; the pristine twin goes
-through the same saves without the paste.
+The photo ships inside scikit-image (``astronaut``: NASA, public domain), so the demo needs no download and the
+repository carries no binary images. The manipulation imitates a local face edit: the subject's right eye is taken
+from a differently compressed copy (JPEG q70), mirrored, enlarged by 10 %, and blended with a soft-edged ellipse over
+the subject's left eye; the result is saved at q92. The pristine twin goes through the same saves (host q85, final
+q92) without the edit. ``astronaut_edited_mask.png`` is the ground truth (blend weight above one half).
 
     python examples/make_sample.py examples/inputs
 """
@@ -15,7 +16,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFilter
+
+RIGHT_EYE = (203, 101)  # centre (x, y) of the subject's right eye (image left) in skimage's astronaut
+LEFT_EYE = (247, 104)  # centre of the subject's left eye, where the edited eye goes
+PATCH = (40, 26)  # width, height of the blended ellipse
 
 
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -24,27 +29,37 @@ def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
+def soft_ellipse(width: int, height: int) -> np.ndarray:
+    canvas = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(canvas).ellipse((3, 3, width - 4, height - 4), fill=255)
+    return np.asarray(canvas.filter(ImageFilter.GaussianBlur(2.5)), dtype=np.float32) / 255.0
+
+
 def make(outdir: Path) -> list[Path]:
     from skimage import data
 
     host = jpeg(data.astronaut(), 85)
-    donor = jpeg(data.coffee(), 70)
-    height, width = 40, 64
-    yy, xx = np.mgrid[0:height, 0:width]
-    ellipse = ((yy - height / 2) / (height / 2)) ** 2 + ((xx - width / 2) / (width / 2)) ** 2 <= 1
-    top, left = 121, 195  # over the subject's mouth and chin, off the 8x8 grid
-    spliced = host.copy()
-    region = spliced[top : top + height, left : left + width]
-    region[ellipse] = donor[200 : 200 + height, 250 : 250 + width][ellipse]
+    donor = jpeg(data.astronaut(), 70)
+    width, height = PATCH
+    src_w, src_h = round(width / 1.1), round(height / 1.1)
+    x0, y0 = RIGHT_EYE[0] - src_w // 2, RIGHT_EYE[1] - src_h // 2
+    eye = Image.fromarray(donor[y0 : y0 + src_h, x0 : x0 + src_w]).transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    eye = np.asarray(eye.resize((width, height), Image.Resampling.BICUBIC), dtype=np.float32)
+    alpha = soft_ellipse(width, height)[..., None]
+    top, left = LEFT_EYE[1] - height // 2, LEFT_EYE[0] - width // 2
+    edited = host.astype(np.float32).copy()
+    region = edited[top : top + height, left : left + width]
+    region[...] = alpha * eye + (1 - alpha) * region
+    edited = np.clip(np.rint(edited), 0, 255).astype(np.uint8)
     outdir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, image in (("astronaut_spliced.jpg", spliced), ("astronaut_pristine.jpg", host)):
+    for name, image in (("astronaut_edited.jpg", edited), ("astronaut_pristine.jpg", host)):
         path = outdir / name
         Image.fromarray(image).save(path, format="JPEG", quality=92)
         written.append(path)
     mask = np.zeros(host.shape[:2], dtype=np.uint8)
-    mask[top : top + height, left : left + width][ellipse] = 255
-    Image.fromarray(mask).save(outdir / "astronaut_spliced_mask.png")
+    mask[top : top + height, left : left + width] = (alpha[..., 0] > 0.5) * 255
+    Image.fromarray(mask).save(outdir / "astronaut_edited_mask.png")
     return written
 
 
