@@ -21,11 +21,15 @@ from splices import SCENARIOS, generate, scenario_label
 
 from forensic_classic import components
 from forensic_classic.plugin import ClassicDetectorSettings
+from forensic_classic.scoring import combine
 from forensic_classic.synthetic import pixel_auc, rank_auc
 from forensic_core import BuildContext, MediaItem
 
 MAPS = ("dq", "ghost", "nadjpg", "blindnoise", "noise", "ela")
 KINDS = ("splice", "copy-move")
+# Evidence sets compared at image level: each map alone, then combinations (score = max of per-map scores).
+COMBOS = (*((name,) for name in MAPS), ("dq", "ghost"), ("dq", "ghost", "nadjpg"), ("dq", "ghost", "blindnoise"))
+COMBOS += (("dq", "ghost", "nadjpg", "blindnoise"), ("dq", "nadjpg"))
 
 
 def main() -> None:
@@ -38,6 +42,8 @@ def main() -> None:
         name: getattr(components, f"build_{name}")(components.DEFAULT_SETTINGS[name](), context) for name in MAPS
     }
     detector = components.build_classic_detector(ClassicDetectorSettings(), context)
+    # Every map's concentration, from the maps the localizers already computed (shared cache).
+    probe = components.build_classic_detector(ClassicDetectorSettings(evidence=MAPS), context)
 
     pixel: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     scores: dict[str, list[float]] = defaultdict(list)
@@ -47,9 +53,8 @@ def main() -> None:
         if case.is_forged:
             for name, localizer in localizers.items():
                 pixel[(name, case.kind, label)].append(pixel_auc(localizer.localize([item])[0].heatmap, case.mask))
-        detection = detector.detect([item])[0]
-        scores[case.kind].append(detection.score)
-        for name, value in detection.details["concentration"].items():
+        scores[case.kind].append(detector.detect([item])[0].score)
+        for name, value in probe.detect([item])[0].details["concentration"].items():
             concentration[(name, case.kind)].append(value)
 
     labels = [scenario_label(s) for s in SCENARIOS]
@@ -61,19 +66,23 @@ def main() -> None:
             overall = np.mean([v for label in labels for v in pixel[(name, kind, label)]])
             print(f"{name:6s} {kind:10s}{row}{overall:8.3f}")
 
+    print("\nPristine concentration, 90th percentile (the scoring references sit near these):")
+    print("  " + ", ".join(f"{name} {np.percentile(concentration[(name, 'pristine')], 90):.2f}" for name in MAPS))
     print("\nImage-level AUC vs. pristine photos with the same JPEG saves")
     for kind in KINDS:
         truth = np.array([True] * len(scores[kind]) + [False] * len(scores["pristine"]))
         line = f"  {kind:10s} detector 'classic' {rank_auc(np.array(scores[kind] + scores['pristine']), truth):.3f}"
-        for name in ClassicDetectorSettings().evidence:
-            values = np.array(concentration[(name, kind)] + concentration[(name, "pristine")])
-            line += f" | {name} alone {rank_auc(values, truth):.3f}"
         print(line)
+        for combo in COMBOS:
+            combined = [
+                combine({name: concentration[(name, k)][i] for name in combo}, 0.25)[0]
+                for k in (kind, "pristine")
+                for i in range(len(concentration[(combo[0], k)]))
+            ]
+            print(f"    evidence {' + '.join(combo):28s} {rank_auc(np.array(combined), truth):.3f}")
     for kind in (*KINDS, "pristine"):
         values = np.array(scores[kind])
-        medians = ", ".join(
-            f"{name} {np.median(concentration[(name, kind)]):.2f}" for name in ClassicDetectorSettings().evidence
-        )
+        medians = ", ".join(f"{name} {np.median(concentration[(name, kind)]):.2f}" for name in MAPS)
         print(
             f"  {kind:10s} score median {np.median(values):.3f}, labelled fake {np.mean(values >= 0.5):.0%};"
             f" median concentration: {medians}"

@@ -9,7 +9,8 @@ where z is the map's per-cell robust z-score. Each map's concentration becomes a
 ``1 / (1 + exp(-(concentration - reference) / (slope * reference)))`` and the image score is the largest of
 them (one clear inconsistency suffices). ``REFERENCE`` holds, per map, about the 90th percentile of the
 concentration of *pristine* photos in benchmarks/eval_splices.py (dq 3.0, ghost 8.0 for the default
-dq + ghost evidence: 17% of pristine, 57% of splices and 69% of copy-moves score >= 0.5 there). The score is
+dq + ghost evidence: 17% of pristine, 57% of splices and 69% of copy-moves score >= 0.5 there; nadjpg 2.4 and
+blindnoise 10.0 were read off the same set, so they are fitted to it). The score is
 a heuristic, not a calibrated probability, and the detector says so in its details.
 """
 
@@ -25,7 +26,7 @@ RULE = (
     "map score = logistic((concentration - reference) / (slope * reference)); score = max over maps"
 )
 
-REFERENCE = {"dq": 3.0, "ghost": 8.0, "noise": 1.8, "ela": 1.2, "nadjpg": 2.0, "blindnoise": 1.5}
+REFERENCE = {"dq": 3.0, "ghost": 8.0, "noise": 1.8, "ela": 1.2, "nadjpg": 2.4, "blindnoise": 10.0}
 
 
 def concentration(z: np.ndarray, window_fraction: float) -> float:
