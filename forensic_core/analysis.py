@@ -346,9 +346,7 @@ def _localization_record(
         component=label,
         heatmap=writer.unit_map_png(f"{prefix}{label}-heatmap", combined.heatmap),
         heatmap_npy=writer.npy(f"{prefix}{label}-heatmap", combined.heatmap) if save_npy else None,
-        mask=writer.unit_map_png(f"{prefix}{label}-mask", np.asarray(combined.mask, dtype=np.float32))
-        if combined.mask is not None
-        else None,
+        mask=writer.mask_png(f"{prefix}{label}-mask", combined.mask) if combined.mask is not None else None,
         max=round(float(combined.heatmap.max()), 4) if combined.heatmap.size else 0.0,
         mean=round(float(combined.heatmap.mean()), 4) if combined.heatmap.size else 0.0,
         details=_jsonable(dict(combined.details)),

@@ -49,14 +49,18 @@ def overlay(image: np.ndarray, unit_map: np.ndarray, alpha: float = 0.55) -> np.
     return np.clip(blended, 0, 255).astype(np.uint8)
 
 
-def encode(array: np.ndarray, fmt: str = "PNG", quality: int = 88) -> bytes:
-    """Encode an image array (H x W, or H x W x 3 uint8) to bytes."""
+def encode(array: np.ndarray, fmt: str = "PNG", quality: int = 88, compress_level: int = 6) -> bytes:
+    """Encode an image array (H x W bool/uint8, or H x W x 3 uint8) to bytes.
+
+    ``compress_level`` trades PNG size for speed: full-resolution heatmaps of 12-megapixel photos use 1, which
+    encodes about 3x faster than zlib's default for a file about 10 % larger.
+    """
     buffer = io.BytesIO()
     img = Image.fromarray(array)
     if fmt.upper() == "JPEG":
         img.convert("RGB").save(buffer, format="JPEG", quality=quality)
     else:
-        img.save(buffer, format=fmt, optimize=False)
+        img.save(buffer, format=fmt, optimize=False, compress_level=compress_level)
     return buffer.getvalue()
 
 
