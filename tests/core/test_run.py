@@ -245,3 +245,25 @@ def test_inputs_are_consumed_lazily(fake_registry, tmp_path):
     )
     assert report.summary.ok == 3
     assert produced_when_analysed == [1, 2, 3]
+
+
+def test_real_video_file_is_sampled_and_aggregated(fake_registry, tmp_path):
+    cv2 = pytest.importorskip("cv2")
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (32, 24))
+    for value in range(0, 250, 25):  # 10 frames, brightness 0, 25, ..., 225
+        writer.write(np.full((24, 32, 3), value, np.uint8))
+    writer.release()
+    report = run(
+        fake_registry,
+        {"detectors": ["brightness"], "video": {"frames": 4, "aggregate": "max"}},
+        [path],
+        tmp_path / "out",
+    )
+    result = report.results[0]
+    assert result.status == "ok" and result.media == "video"
+    assert [f.index for f in result.frames] == [0, 3, 6, 9]
+    assert [f.timestamp for f in result.frames] == pytest.approx([0.0, 0.3, 0.6, 0.9])
+    assert result.detections[0].score == pytest.approx(225 / 255, abs=0.02)
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert html.count("<h3>Frame ") == 4
