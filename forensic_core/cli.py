@@ -165,8 +165,13 @@ def components(name: str | None, kind: str | None, as_json: bool) -> None:
             )
         )
         return
+    widths = [
+        max((len(text) for text in column), default=0) + 2
+        for column in ([c.kind.value for c in selected], [c.name for c in selected], [c.plugin for c in selected])
+    ]
     for component in selected:
-        click.echo(f"{component.kind.value:<14}{component.name:<16}{component.plugin:<22}{component.spec.summary}")
+        kind, name, plugin = component.kind.value, component.name, component.plugin
+        click.echo(f"{kind:<{widths[0]}}{name:<{widths[1]}}{plugin:<{widths[2]}}{component.spec.summary}")
 
 
 @cli.command()
