@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -173,7 +174,7 @@ class Analyzer:
             built = self.built[("detectors", entry.label)]
             targets = targets_for(entry)
             detector_targets[entry.label] = targets
-            results = self.call(built, findings, timings, lambda b=built, t=targets: _checked_detect(b, t))
+            results = self.call(built, findings, timings, partial(_checked_detect, built, targets))
             if results is None:
                 continue
             per_target_detections[entry.label] = results
@@ -185,7 +186,7 @@ class Analyzer:
         for entry in self.pipeline.localizers:
             built = self.built[("localizers", entry.label)]
             targets = targets_for(entry)
-            results = self.call(built, findings, timings, lambda b=built, t=targets: _checked_localize(b, t))
+            results = self.call(built, findings, timings, partial(_checked_localize, built, targets))
             if results is None:
                 continue
             localization = _combine_localizations(results, targets, item)
@@ -208,13 +209,9 @@ class Analyzer:
             detector_built = self.built.get(("detectors", detector_label)) if detector_label else None
             targets = detector_targets.get(detector_label, targets_for(entry)) if detector_label else targets_for(entry)
             detections = per_target_detections.get(detector_label) if detector_label else None
+            detector = detector_built.instance if detector_built else None
             results = self.call(
-                built,
-                findings,
-                timings,
-                lambda b=built, t=targets, d=detector_built, dets=detections: _checked_explain(
-                    b, t, d.instance if d else None, dets
-                ),
+                built, findings, timings, partial(_checked_explain, built, targets, detector, detections)
             )
             if results is None:
                 continue

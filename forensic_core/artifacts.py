@@ -68,5 +68,9 @@ class ArtifactWriter:
 
         height, width = image.shape[:2]
         size = fit_size(width, height, PREVIEW_LONGEST_SIDE)
-        small = image if size == (width, height) else np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+        small = (
+            image
+            if size == (width, height)
+            else np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
+        )
         return self.write_bytes(name, ".jpg", encode(small, "JPEG"))

@@ -143,9 +143,9 @@ def _role_type(registry: Registry, role: str, kind: ComponentKind) -> Any:
         if counts[component.name] == 1:
             tags.insert(0, component.name)
         variants.append(_entry_model(role, component, tags))
-    union = Union[tuple([*variants, _NoComponent])]  # noqa: UP007 - a runtime-built union needs Union[]
+    union: Any = Union[tuple([*variants, _NoComponent])]  # noqa: UP007 - a runtime-built union needs Union[]
     names = sorted(set(registry.names(kind))) or [_SENTINEL_TAG]
-    input_type = Union[Literal[tuple(names)], union]  # noqa: UP007
+    input_type: Any = Union[Literal[tuple(names)], union]  # noqa: UP007
     return Annotated[
         union, Field(discriminator="name"), BeforeValidator(_name_to_entry, json_schema_input_type=input_type)
     ]
@@ -164,7 +164,8 @@ def pipeline_model(registry: Registry) -> type[BaseModel]:
     for role, kind in ROLES.items():
         entry = _role_type(registry, role, kind)
         if role in LIST_ROLES:
-            fields[role] = (list[entry], Field(default_factory=list, description=f"{kind.plural} to run"))
+            entries: Any = list[entry]  # type: ignore[valid-type]  # a type composed at run time
+            fields[role] = (entries, Field(default_factory=list, description=f"{kind.plural} to run"))
         else:
             fields[role] = (entry | None, Field(None, description=f"optional {kind.value.replace('_', ' ')}"))
     return create_model(
@@ -352,7 +353,7 @@ def _describe(error: Mapping[str, Any], registry: Registry, model: type[BaseMode
     return f"{path}: {error.get('msg', 'invalid value')}"
 
 
-def _to_pipeline(parsed: BaseModel, registry: Registry, label: str) -> Pipeline:
+def _to_pipeline(parsed: Any, registry: Registry, label: str) -> Pipeline:
     def entry(role: str, value: Any) -> ComponentEntry:
         component = registry.resolve(ROLES[role], value.name)
         return ComponentEntry(

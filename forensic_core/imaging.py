@@ -38,7 +38,7 @@ def resize_map(unit_map: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     arr = np.asarray(unit_map, dtype=np.float32)
     if (arr.shape[1], arr.shape[0]) == size:
         return arr
-    return np.asarray(Image.fromarray(arr, mode="F").resize(size, Image.BILINEAR), dtype=np.float32)
+    return np.asarray(Image.fromarray(arr, mode="F").resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def overlay(image: np.ndarray, unit_map: np.ndarray, alpha: float = 0.55) -> np.ndarray:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
@@ -29,7 +30,11 @@ from forensic_core.report import (
 )
 from forensic_core.results import Detection, Findings, Message, RegionScore
 
-AGGREGATES = {"mean": statistics.fmean, "max": max, "median": statistics.median}
+AGGREGATES: dict[str, Callable[[list[float]], float]] = {
+    "mean": statistics.fmean,
+    "max": max,
+    "median": statistics.median,
+}
 
 
 class Progress:
@@ -79,7 +84,7 @@ def run_pipeline(
                 source = str(path)
                 result = registry.analyze_input(
                     source=source,
-                    analyze=lambda p=path, i=index: analyze_input(analyzer, registry, p, i, outdir, fail_fast),
+                    analyze=partial(analyze_input, analyzer, registry, path, index, outdir, fail_fast),
                 )
             report.results.append(result)
             progress.update(result.source, result.status)
