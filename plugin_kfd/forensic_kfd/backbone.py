@@ -24,6 +24,7 @@ import open_clip
 import torch
 
 from forensic_core.errors import ConfigError, MissingWeightsError
+from forensic_kfd.towers import vision_tower
 
 TINY_MODEL = "kfd-tiny"
 _CONFIG_DIR = Path(__file__).with_name("model_configs")
@@ -43,7 +44,7 @@ class Backbone:
 
     @property
     def input_size(self) -> tuple[int, int]:
-        size = self.clip.visual.image_size
+        size: int | tuple[int, int] = vision_tower(self.clip).image_size
         return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
 
 

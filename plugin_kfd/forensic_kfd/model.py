@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +22,7 @@ from torch import nn
 from forensic_kfd.descriptions import CLASS_NAMES, default_descriptions
 from forensic_kfd.heads import ClassifierHead, LocalizerHead
 from forensic_kfd.text import ClassPrompts
+from forensic_kfd.towers import Tokenizer, vision_tower
 
 FAKE = CLASS_NAMES.index("deepfake")
 
@@ -109,9 +110,9 @@ class KfdOutput:
 class KfdModel(nn.Module):
     """Frozen open_clip backbone + trainable KFD parts (projections, context, visual prompts, heads)."""
 
-    def __init__(self, clip: nn.Module, tokenizer: object, config: KfdConfig) -> None:
+    def __init__(self, clip: nn.Module, tokenizer: Tokenizer, config: KfdConfig) -> None:
         super().__init__()
-        visual = clip.visual
+        visual = vision_tower(clip)
         blocks = getattr(getattr(visual, "transformer", None), "resblocks", None)
         if blocks is None or not hasattr(visual, "class_embedding"):
             raise ValueError("KFD needs an open_clip VisionTransformer visual tower (not timm or ResNet towers)")
@@ -128,7 +129,7 @@ class KfdModel(nn.Module):
         embed_dim = int(projection.shape[1]) if projection is not None else width
         self.projections = nn.ModuleList(nn.Linear(width, embed_dim) for _ in config.layers)
         with torch.no_grad():
-            for linear in self.projections:
+            for linear in self._linear_projections():
                 linear.weight.copy_(projection.t() if projection is not None else torch.eye(width))
                 linear.bias.zero_()
         self.prompts = ClassPrompts(clip, tokenizer, config.descriptions, config.context_tokens)
@@ -140,9 +141,12 @@ class KfdModel(nn.Module):
         self.localizer = LocalizerHead(layers, config.localizer_channels)
         self.classifier = ClassifierHead(layers, config.classifier_channels, config.classifier_hidden)
 
+    def _linear_projections(self) -> list[nn.Linear]:
+        return [cast(nn.Linear, projection) for projection in self.projections]
+
     @property
     def grid_size(self) -> tuple[int, int]:
-        grid = self.clip.visual.grid_size
+        grid = vision_tower(self.clip).grid_size
         return int(grid[0]), int(grid[1])
 
     def trainable_state(self) -> dict[str, torch.Tensor]:
@@ -156,7 +160,7 @@ class KfdModel(nn.Module):
     def forward(self, images: torch.Tensor, class_embeddings: torch.Tensor | None = None) -> KfdOutput:
         """Run KFD on a normalised batch (B, 3, H, W) at the backbone's input size."""
         pooled, patch_tokens = self.extract(images)
-        return self.from_tokens(patch_tokens, pooled, class_embeddings, image_size=tuple(images.shape[-2:]))
+        return self.from_tokens(patch_tokens, pooled, class_embeddings, image_size=(images.shape[-2], images.shape[-1]))
 
     def extract(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         """One pass through ``clip.visual``: pooled embedding (B, D) and each chosen layer's patch tokens (B, P, C).
@@ -166,7 +170,7 @@ class KfdModel(nn.Module):
         """
         tokens: dict[int, torch.Tensor] = {}
         with self._capture_blocks(tokens):
-            pooled = self.clip.visual(images)
+            pooled = vision_tower(self.clip)(images)
         if isinstance(pooled, tuple):
             pooled = pooled[0]
         patches = self.grid_size[0] * self.grid_size[1]
@@ -184,13 +188,15 @@ class KfdModel(nn.Module):
         """Correlation maps and both heads from :meth:`extract`'s output."""
         if class_embeddings is None:
             class_embeddings = self.class_embeddings()
-        height, width = image_size or self.clip.visual.image_size
+        visual = vision_tower(self.clip)
+        height, width = image_size or visual.image_size
         grid_h, grid_w = self.grid_size
         layers, batch = len(patch_tokens), patch_tokens[0].shape[0]
         # All layers in one batched matmul (same result as applying each nn.Linear in turn, fewer kernel launches).
-        normed = self.clip.visual.ln_post(torch.stack(list(patch_tokens))).flatten(1, 2)  # (L, B*P, C)
-        weights = torch.stack([projection.weight for projection in self.projections]).to(normed.dtype)
-        biases = torch.stack([projection.bias for projection in self.projections]).to(normed.dtype)
+        normed = visual.ln_post(torch.stack(list(patch_tokens))).flatten(1, 2)  # (L, B*P, C)
+        linears = self._linear_projections()
+        weights = torch.stack([projection.weight for projection in linears]).to(normed.dtype)
+        biases = torch.stack([projection.bias for projection in linears]).to(normed.dtype)
         embedded = F.normalize(torch.baddbmm(biases.unsqueeze(1), normed, weights.transpose(1, 2)), dim=-1)
         correlation = self.config.logit_scale * embedded @ class_embeddings.to(embedded.dtype).t()  # (L, B*P, 2)
         correlation = correlation.reshape(layers, batch, grid_h, grid_w, len(CLASS_NAMES)).permute(1, 0, 4, 2, 3)
@@ -215,7 +221,7 @@ class KfdModel(nn.Module):
         Hooks rather than a re-implemented forward: the pass *is* ``clip.visual(images)``, so the pooled output
         equals ``encode_image`` and an explainer's hooks on the same blocks see the same computation.
         """
-        visual = self.clip.visual
+        visual = vision_tower(self.clip)
         batch_first = getattr(visual.transformer, "batch_first", False)
         blocks = visual.transformer.resblocks
         handles = []

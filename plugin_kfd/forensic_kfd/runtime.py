@@ -34,6 +34,7 @@ from forensic_kfd.persistence import (
     save_weights,
 )
 from forensic_kfd.settings import KfdSettings
+from forensic_kfd.towers import vision_tower
 
 CACHE_ITEMS = 128
 
@@ -62,7 +63,7 @@ class KfdRuntime:
         self.backbone_sha256 = backbone_sha256(backbone.clip)
         if info is not None:
             check_backbone(info, self.backbone_sha256, backbone.identity)
-        self.config = resolve_config(settings, info, depth=len(backbone.clip.visual.transformer.resblocks))
+        self.config = resolve_config(settings, info, depth=len(vision_tower(backbone.clip).transformer.resblocks))
         self.input_size = backbone.input_size
         mean, std = _normalisation(backbone, info)
         try:

@@ -8,7 +8,8 @@ pipeline file refines a class without retraining anything.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from open_clip.transformer import text_global_pool
 from torch import nn
 
 from forensic_kfd.descriptions import CLASS_NAMES, CONTEXT_INIT
+from forensic_kfd.towers import Tokenizer, text_source
 
 _PLACEHOLDER = "X"
 
@@ -29,7 +31,7 @@ class TextTower:
     """
 
     def __init__(self, clip: nn.Module) -> None:
-        source = getattr(clip, "text", clip)
+        source = text_source(clip)
         if not hasattr(source, "token_embedding") or getattr(source, "cls_emb", None) is not None:
             raise ValueError("this open_clip text tower cannot take learnable context (set context_tokens: 0)")
         self.source = source
@@ -60,10 +62,14 @@ class TextTower:
 class ClassPrompts(nn.Module):
     """Learnable context vectors per class and the tokenised descriptions they are prepended to."""
 
+    token_ids: torch.Tensor
+    classes: torch.Tensor
+    context: nn.Parameter | None
+
     def __init__(
         self,
         clip: nn.Module,
-        tokenizer: object,
+        tokenizer: Tokenizer,
         descriptions: Mapping[str, Sequence[str]],
         context_tokens: int,
     ) -> None:
@@ -88,7 +94,7 @@ class ClassPrompts(nn.Module):
         else:
             self.register_parameter("context", None)
 
-    def _initial_context(self, tokenizer: object, count: int) -> torch.Tensor:
+    def _initial_context(self, tokenizer: Tokenizer, count: int) -> torch.Tensor:
         """Start every class from the embeddings of CONTEXT_INIT, so that untrained prompts still read as text."""
         assert self.tower is not None
         ids = tokenizer([CONTEXT_INIT])[0]
@@ -103,8 +109,10 @@ class ClassPrompts(nn.Module):
     def forward(self) -> torch.Tensor:
         """Class embeddings (n_classes, embed_dim), L2-normalised, class order CLASS_NAMES."""
         if self.tower is None:
-            features = self.clip[0].encode_text(self.token_ids)
+            encode_text = cast("Callable[[torch.Tensor], torch.Tensor]", self.clip[0].encode_text)
+            features = encode_text(self.token_ids)
         else:
+            assert self.context is not None  # registered whenever there is a tower (context_tokens > 0)
             embeddings = self.tower.token_embedding(self.token_ids)
             context = self.context[self.classes].to(embeddings.dtype)
             embeddings = torch.cat(
