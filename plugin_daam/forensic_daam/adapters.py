@@ -14,9 +14,9 @@ the call with an equivalent computation that exposes q, k, v and z (removed in `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, cast
 
 import torch
 import torch.nn.functional as F
@@ -74,6 +74,73 @@ class Recorder:
 
 
 Handle = Any
+
+
+# Static types of the duck-typed modules the adapters read (timm and open_clip ship no usable type information,
+# and torch types every sub-module attribute as ``Tensor | Module``). Applied with ``cast``: no runtime effect.
+
+
+class ModuleSequence(Protocol):
+    """``nn.Sequential`` or ``nn.ModuleList`` of blocks."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[nn.Module]: ...
+
+    def __getitem__(self, index: int) -> nn.Module: ...
+
+
+class TimmPatchEmbed(Protocol):
+    """timm ``PatchEmbed``."""
+
+    grid_size: tuple[int, int]
+
+
+class TimmVit(Protocol):
+    """timm ``VisionTransformer``."""
+
+    blocks: ModuleSequence
+    num_prefix_tokens: int
+    patch_embed: TimmPatchEmbed
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor: ...
+
+    def forward_head(self, features: torch.Tensor, pre_logits: bool = False) -> torch.Tensor: ...
+
+
+class TimmAttention(Protocol):
+    """timm ``Attention`` (fused qkv Linear)."""
+
+    qkv: nn.Linear
+    proj: nn.Module
+    num_heads: int
+    scale: float
+    q_norm: nn.Module
+    k_norm: nn.Module
+
+
+class OpenClipTransformer(Protocol):
+    resblocks: nn.ModuleList
+
+
+class OpenClipVit(Protocol):
+    """open_clip ``VisionTransformer``."""
+
+    transformer: OpenClipTransformer
+    conv1: nn.Conv2d
+
+
+class OpenClipAttention(Protocol):
+    """open_clip's own ``Attention`` (functional in-projection)."""
+
+    in_proj_weight: torch.Tensor
+    in_proj_bias: torch.Tensor | None
+    num_heads: int
+    scale: float
+    ln_q: nn.Module
+    ln_k: nn.Module
+    ln_inner: nn.Module
+    head_scale: torch.Tensor | None
 
 
 def _split_qkv(qkv: torch.Tensor, num_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -136,7 +203,7 @@ class TimmAdapter(VitAdapter):
                 f"{type(model).__name__} pools with global_pool={pool!r}; DAAM needs a model that decides from the "
                 "[class] token (global_pool='token')"
             )
-        for index, block in enumerate(model.blocks):
+        for index, block in enumerate(cast(TimmVit, model).blocks):
             attn = getattr(block, "attn", None)
             qkv = getattr(attn, "qkv", None)
             if not isinstance(qkv, nn.Linear) or not hasattr(attn, "proj") or not hasattr(attn, "num_heads"):
@@ -146,35 +213,41 @@ class TimmAdapter(VitAdapter):
                 )
 
     @property
+    def vit(self) -> TimmVit:
+        return cast(TimmVit, self.model)
+
+    @property
     def num_blocks(self) -> int:
-        return len(self.model.blocks)
+        return len(self.vit.blocks)
 
     @property
     def num_prefix_tokens(self) -> int:
-        return int(self.model.num_prefix_tokens)
+        return int(self.vit.num_prefix_tokens)
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
-        return self.model.forward_head(self.model.forward_features(images), pre_logits=True)
+        return self.vit.forward_head(self.vit.forward_features(images), pre_logits=True)
 
     def install(self, recorder: Recorder) -> list[Handle]:
         handles: list[Handle] = []
-        patch_embed = self.model.patch_embed
+        patch_embed = self.vit.patch_embed
         conv = getattr(patch_embed, "proj", None)
         if isinstance(conv, nn.Conv2d):
             handles.append(conv.register_forward_hook(_grid_hook(recorder)))
         else:
-            recorder.grid = tuple(patch_embed.grid_size)
-        for index, block in enumerate(self.model.blocks):
-            attn = block.attn
+            grid = patch_embed.grid_size
+            recorder.grid = (grid[0], grid[1])
+        for index, block in enumerate(self.vit.blocks):
+            attn = cast(TimmAttention, block.attn)
             handles.append(attn.qkv.register_forward_hook(self._qkv_hook(recorder, index, attn)))
             # attn.norm (Identity unless scale_norm) is called on exactly the concatenated heads, before any
             # gate; the projection's input is the same tensor in plain ViTs.
-            entry = attn.norm if isinstance(getattr(attn, "norm", None), nn.Module) else attn.proj
+            norm = getattr(attn, "norm", None)
+            entry = norm if isinstance(norm, nn.Module) else attn.proj
             handles.append(entry.register_forward_pre_hook(self._output_hook(recorder, index)))
         return handles
 
     @staticmethod
-    def _qkv_hook(recorder: Recorder, index: int, attn: nn.Module) -> Callable[..., None]:
+    def _qkv_hook(recorder: Recorder, index: int, attn: TimmAttention) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
             with torch.no_grad():
                 query_cls, keys, values = _split_qkv(output, attn.num_heads)
@@ -215,7 +288,7 @@ class OpenClipAdapter(VitAdapter):
 
     @property
     def blocks(self) -> nn.ModuleList:
-        return self.model.transformer.resblocks
+        return cast(OpenClipVit, self.model).transformer.resblocks
 
     @property
     def num_blocks(self) -> int:
@@ -233,14 +306,16 @@ class OpenClipAdapter(VitAdapter):
         return self.features(images)
 
     def install(self, recorder: Recorder) -> list[Handle]:
-        handles: list[Handle] = [self.model.conv1.register_forward_hook(_grid_hook(recorder))]
+        conv1 = cast(OpenClipVit, self.model).conv1
+        handles: list[Handle] = [conv1.register_forward_hook(_grid_hook(recorder))]
         for index, block in enumerate(self.blocks):
-            attn = block.attn
+            attn = cast(nn.Module, block.attn)
             if isinstance(attn, nn.MultiheadAttention):
                 handles.append(_override_forward(attn, _mha_forward(attn, recorder, index)))
             else:
-                handles.append(attn.register_forward_pre_hook(_custom_attention_input_hook(attn, recorder, index)))
-                handles.append(attn.ln_inner.register_forward_pre_hook(TimmAdapter._output_hook(recorder, index)))
+                custom = cast(OpenClipAttention, attn)
+                handles.append(attn.register_forward_pre_hook(_custom_attention_input_hook(custom, recorder, index)))
+                handles.append(custom.ln_inner.register_forward_pre_hook(TimmAdapter._output_hook(recorder, index)))
         return handles
 
 
@@ -293,7 +368,7 @@ def _mha_forward(attn: nn.MultiheadAttention, recorder: Recorder, index: int) ->
     return forward
 
 
-def _custom_attention_input_hook(attn: nn.Module, recorder: Recorder, index: int) -> Callable[..., None]:
+def _custom_attention_input_hook(attn: OpenClipAttention, recorder: Recorder, index: int) -> Callable[..., None]:
     """open_clip's own Attention: in_proj is functional, so q, k, v are re-projected from the block input."""
 
     def hook(module: nn.Module, args: tuple[Any, ...]) -> None:

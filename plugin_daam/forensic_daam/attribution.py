@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -126,6 +126,7 @@ def _select_logit(target: Target, device: torch.device) -> Callable[[torch.Tenso
         if target is None:
             targets = output.detach().argmax(dim=-1)
         elif on_device is None:
+            assert isinstance(target, int)  # any other explicit target was moved to on_device above
             _host_targets(target, batch, classes)
             targets = torch.full((batch,), int(target), dtype=torch.long, device=output.device)
         else:
@@ -163,27 +164,31 @@ def trace(
                     f"the forward did not run block(s) {missing} of the hooked transformer; does forward= go "
                     "through this model?"
                 )
-            gradients = torch.autograd.grad(scores.sum(), recorder.outputs, allow_unused=True)
+            # Every block recorded its output and projections (checked just above): no None is left.
+            outputs = cast("list[torch.Tensor]", recorder.outputs)
+            attentions = cast("list[torch.Tensor]", recorder.attention)
+            value_list = cast("list[torch.Tensor]", recorder.values)
+            gradients = torch.autograd.grad(scores.sum(), outputs, allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
     with torch.no_grad():
         class_gradients = [
             torch.zeros_like(z[:, 0]) if grad is None else grad[:, 0]
-            for grad, z in zip(gradients, recorder.outputs, strict=True)
+            for grad, z in zip(gradients, outputs, strict=True)
         ]
         del gradients
         raw = torch.stack(class_gradients, dim=1).float()
         coefficients = raw.clamp_min(0) if rectify_coefficients else raw
-        attention = torch.stack(recorder.attention, dim=1)
-        values = torch.stack(recorder.values, dim=1).float()
+        attention = torch.stack(attentions, dim=1)
+        values = torch.stack(value_list, dim=1).float()
         contributions = class_token_contributions(attention, values, coefficients)
         batch, blocks = contributions.shape[:2]
         grid = recorder.grid
         assert grid is not None
         patches = slice(adapter.num_prefix_tokens, adapter.num_prefix_tokens + grid[0] * grid[1])
         block_maps = contributions[:, :, patches].clamp_min(0).reshape(batch, blocks, *grid)
-        class_outputs = torch.stack([z.detach()[:, 0] for z in recorder.outputs], dim=1).float()
+        class_outputs = torch.stack([z.detach()[:, 0] for z in outputs], dim=1).float()
         return DaamResult(
             block_maps=block_maps,
             accumulated=block_maps.cumsum(dim=1),

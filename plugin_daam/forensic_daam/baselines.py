@@ -11,28 +11,29 @@ Both return (B, h, w) float maps on the model's device.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
 
-from forensic_daam.adapters import TimmAdapter
+from forensic_daam.adapters import TimmAdapter, TimmAttention, TimmVit
 from forensic_daam.attribution import Target, resolve_targets
 
 
-def _grid(model: nn.Module, images: torch.Tensor) -> tuple[int, int]:
+def _grid(model: TimmVit, images: torch.Tensor) -> tuple[int, int]:
     patch_embed = model.patch_embed
     if hasattr(patch_embed, "dynamic_feat_size"):
         return tuple(patch_embed.dynamic_feat_size(tuple(images.shape[-2:])))
-    return tuple(patch_embed.grid_size)
+    grid = patch_embed.grid_size
+    return grid[0], grid[1]
 
 
 def attention_rollout(model: nn.Module, images: torch.Tensor, head_fusion: str = "mean") -> torch.Tensor:
     """Attention rollout maps (B, h, w) of a timm ViT (class-agnostic)."""
-    TimmAdapter(model)
+    vit = TimmAdapter(model).vit
     attentions: list[torch.Tensor] = []
 
-    def hook_for(attn: nn.Module) -> Any:
+    def hook_for(attn: TimmAttention) -> Any:
         def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
             batch, tokens, _ = output.shape
             qkv = output.detach().reshape(batch, tokens, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
@@ -42,7 +43,8 @@ def attention_rollout(model: nn.Module, images: torch.Tensor, head_fusion: str =
 
         return hook
 
-    handles = [block.attn.qkv.register_forward_hook(hook_for(block.attn)) for block in model.blocks]
+    attns = [cast(TimmAttention, block.attn) for block in vit.blocks]
+    handles = [attn.qkv.register_forward_hook(hook_for(attn)) for attn in attns]
     try:
         with torch.no_grad():
             model(images)
@@ -54,13 +56,13 @@ def attention_rollout(model: nn.Module, images: torch.Tensor, head_fusion: str =
     for attention in attentions:
         mixed = attention + torch.eye(tokens, device=images.device)
         rollout = (mixed / mixed.sum(dim=-1, keepdim=True)) @ rollout
-    prefix = int(model.num_prefix_tokens)
-    return rollout[:, 0, prefix:].reshape(images.shape[0], *_grid(model, images))
+    prefix = int(vit.num_prefix_tokens)
+    return rollout[:, 0, prefix:].reshape(images.shape[0], *_grid(vit, images))
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, target: Target = None) -> torch.Tensor:
     """Grad-CAM maps (B, h, w) of a timm ViT for ``target`` (None = predicted class)."""
-    TimmAdapter(model)
+    vit = TimmAdapter(model).vit
     captured: list[torch.Tensor] = []
 
     def hook(module: nn.Module, args: Any, output: torch.Tensor) -> torch.Tensor:
@@ -69,7 +71,8 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: Target = None) -> t
         captured.append(output)
         return output
 
-    handle = model.blocks[-1].norm1.register_forward_hook(hook)
+    norm1 = cast(nn.Module, vit.blocks[-1].norm1)
+    handle = norm1.register_forward_hook(hook)
     try:
         with torch.enable_grad():
             logits = model(images)
@@ -78,8 +81,8 @@ def grad_cam(model: nn.Module, images: torch.Tensor, target: Target = None) -> t
             (gradient,) = torch.autograd.grad(score, captured[0])
     finally:
         handle.remove()
-    prefix = int(model.num_prefix_tokens)
+    prefix = int(vit.num_prefix_tokens)
     activations, gradient = captured[0].detach()[:, prefix:], gradient[:, prefix:]
     weights = gradient.mean(dim=1, keepdim=True)
     cam = (activations * weights).sum(dim=-1).clamp_min(0)
-    return cam.reshape(images.shape[0], *_grid(model, images)).float()
+    return cam.reshape(images.shape[0], *_grid(vit, images)).float()

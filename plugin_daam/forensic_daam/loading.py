@@ -100,6 +100,8 @@ def image_tensor(path: Path, model: Any) -> tuple[np.ndarray, Any]:
     size = tuple(getattr(model.patch_embed, "img_size", None) or config.get("input_size", (3, 224, 224))[1:])
     mean = torch.tensor(config.get("mean", (0.485, 0.456, 0.406))).view(1, 3, 1, 1)
     std = torch.tensor(config.get("std", (0.229, 0.224, 0.225))).view(1, 3, 1, 1)
-    resized = np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), Image.BICUBIC), dtype=np.float32) / 255.0
+    resized = (
+        np.asarray(Image.fromarray(rgb).resize((size[1], size[0]), Image.Resampling.BICUBIC), dtype=np.float32) / 255.0
+    )
     tensor = torch.from_numpy(resized).permute(2, 0, 1)[None]
     return rgb, (tensor - mean) / std

@@ -26,7 +26,7 @@ def _resize_map(heat: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     heat = np.asarray(heat, dtype=np.float32)
     if heat.shape[::-1] == size:
         return heat
-    return np.asarray(Image.fromarray(heat).resize(size, Image.BILINEAR), dtype=np.float32)
+    return np.asarray(Image.fromarray(heat).resize(size, Image.Resampling.BILINEAR), dtype=np.float32)
 
 
 def overlay(image: np.ndarray, heat: np.ndarray, alpha: float = 0.5) -> np.ndarray:
@@ -41,7 +41,7 @@ def _panel(image: np.ndarray, height: int) -> np.ndarray:
     if h == height:
         return image
     width = max(1, round(w * height / h))
-    return np.asarray(Image.fromarray(image).resize((width, height), Image.BILINEAR))
+    return np.asarray(Image.fromarray(image).resize((width, height), Image.Resampling.BILINEAR))
 
 
 def _label(image: np.ndarray, text: str) -> np.ndarray:
