@@ -77,7 +77,9 @@ def build_landmarker(settings: FaceDetectorSettings, context: BuildContext) -> D
         if required:
             raise PluginLoadError(f"68-point landmarks need dlib, which is not installed: {INSTALL_HINT}")
         return None
-    model_path = Path(settings.landmark_model).expanduser() if explicit else packaged_model_path()
+    model_path = (
+        Path(settings.landmark_model).expanduser() if settings.landmark_model is not None else packaged_model_path()
+    )
     if model_path is None or not model_path.is_file():
         if required:
             where = str(model_path) if model_path is not None else "the face-recognition-models package"
