@@ -60,11 +60,13 @@ def _downscale(image: np.ndarray, max_side: int) -> np.ndarray:
     if scale == 1.0:
         return image
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(image).resize(size, Image.BILINEAR))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.BILINEAR))
 
 
 def _overlay_png(image: np.ndarray, unit: np.ndarray) -> bytes:
-    heat = np.asarray(Image.fromarray((unit * 255).astype(np.uint8)).resize(image.shape[1::-1], Image.NEAREST))
+    heat = np.asarray(
+        Image.fromarray((unit * 255).astype(np.uint8)).resize(image.shape[1::-1], Image.Resampling.NEAREST)
+    )
     red = np.zeros_like(image)
     red[..., 0] = 255
     weight = (heat.astype(np.float32) / 255 * 0.6)[..., None]
