@@ -3,7 +3,8 @@
 The photo is scikit-image's astronaut scaled to 4000 x 3000 with sensor-like noise, saved as JPEG (quality 90).
 Each component runs with its default settings and a cold evidence cache, so every figure is its own full cost
 (in a pipeline the classic detector reuses maps its sibling localizers already computed); the last line is the
-recommended default set (dq and ghost localizers + classic detector) sharing one build context.
+recommended default set (dq and ghost localizers + classic detector) sharing one build context, then that set
+with the adaptive-evidence ``fused`` localizer added (it reuses dq from the set and adds nadjpg).
 Run: ``.venv/bin/python benchmarks/bench_classic.py [--width 4000 --height 3000]``.
 """
 
@@ -17,7 +18,7 @@ from PIL import Image
 
 from forensic_classic import components
 from forensic_classic.imaging import jpeg_roundtrip
-from forensic_classic.plugin import ClassicDetectorSettings
+from forensic_classic.plugin import ClassicDetectorSettings, FusedSettings
 from forensic_core import BuildContext, MediaItem
 
 DEFAULT_SET = ("dq", "ghost")
@@ -48,7 +49,13 @@ def main() -> None:
         localizer.localize([item])
         elapsed = time.perf_counter() - start
         total += elapsed
-        print(f"  localizer {name:6s} {elapsed:6.2f} s  {elapsed / megapixels:6.3f} s/MP")
+        print(f"  localizer {name:10s} {elapsed:6.2f} s  {elapsed / megapixels:6.3f} s/MP")
+    fused = FusedSettings()
+    start = time.perf_counter()
+    components.build_fused(fused, None).localize([item])
+    elapsed = time.perf_counter() - start
+    evidence = " + ".join(fused.evidence)
+    print(f"  localizer fused      {elapsed:6.2f} s  {elapsed / megapixels:6.3f} s/MP  ({evidence}, cold cache)")
     detector = components.build_classic_detector(ClassicDetectorSettings(), None)
     start = time.perf_counter()
     detector.detect([item])
@@ -64,6 +71,15 @@ def main() -> None:
     components.build_classic_detector(ClassicDetectorSettings(), context).detect([item])
     elapsed = time.perf_counter() - start
     print(f"  default set ({' + '.join(DEFAULT_SET)} + classic) {elapsed:6.2f} s  {elapsed / megapixels:6.3f} s/MP")
+    context = BuildContext()
+    start = time.perf_counter()
+    for name in DEFAULT_SET:
+        getattr(components, f"build_{name}")(components.DEFAULT_SETTINGS[name](), context).localize([item])
+    components.build_fused(fused, context).localize([item])
+    components.build_classic_detector(ClassicDetectorSettings(), context).detect([item])
+    elapsed = time.perf_counter() - start
+    label = f"default set + fused ({' + '.join(DEFAULT_SET)} + fused + classic)"
+    print(f"  {label} {elapsed:6.2f} s  {elapsed / megapixels:6.3f} s/MP")
 
 
 if __name__ == "__main__":

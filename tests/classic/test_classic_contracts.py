@@ -55,6 +55,18 @@ class TestBlindNoiseContract(_Classic, LocalizerContract):
         return _localizer("blindnoise")
 
 
+class TestFusedContract(_Classic, LocalizerContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return _localizer("fused")
+
+
+class TestFusedAllEvidenceNoAnchorContract(TestFusedContract):
+    @pytest.fixture
+    def settings(self, spec: ComponentSpec) -> plugin.FusedSettings:
+        return spec.settings(evidence=("dq", "nadjpg", "blindnoise", "ghost"), anchor=None)
+
+
 class TestClassicDetectorContract(_Classic, DetectorContract):
     @pytest.fixture
     def spec(self) -> ComponentSpec:

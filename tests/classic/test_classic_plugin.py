@@ -27,6 +27,7 @@ def test_registers_the_classic_localizers_and_detector() -> None:
         "dq",
         "nadjpg",
         "blindnoise",
+        "fused",
     }
     assert [spec.name for spec in plugin.forensic_register_detectors()] == ["classic"]
 

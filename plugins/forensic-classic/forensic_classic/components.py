@@ -18,7 +18,7 @@ from forensic_classic.blindnoise import blindnoise_cells
 from forensic_classic.dq import dq_cells
 from forensic_classic.ela import CellMap, ela_cells
 from forensic_classic.ghost import ghost_cells
-from forensic_classic.imaging import squash, upsample
+from forensic_classic.imaging import JPEG_BLOCK, squash, upsample
 from forensic_classic.nadjpg import nadjpg_cells
 from forensic_classic.noise import noise_cells
 from forensic_classic.plugin import (
@@ -26,11 +26,12 @@ from forensic_classic.plugin import (
     ClassicDetectorSettings,
     DqSettings,
     ElaSettings,
+    FusedSettings,
     GhostSettings,
     NadjpgSettings,
     NoiseSettings,
 )
-from forensic_classic.scoring import REFERENCE, RULE, combine, concentration
+from forensic_classic.scoring import REFERENCE, RULE, combine, concentration, logistic
 from forensic_core import BuildContext, Detection, Localization, MediaItem
 
 MapSettings = ElaSettings | NoiseSettings | GhostSettings | DqSettings | NadjpgSettings | BlindNoiseSettings
@@ -139,6 +140,65 @@ class MapLocalizer:
         return results
 
 
+class FusedLocalizer:
+    """Adaptive evidence: per image, each map counts as much as it "believes" it found something.
+
+    A map's confidence is the classic detector's per-map score, ``logistic((concentration - reference) /
+    (slope * reference))`` with concentration = the most anomalous window's mean robust z minus the median (see
+    scoring.py): a map whose scenario does not apply is diffuse and gets a weight near 0, one showing a compact
+    strong anomaly gets a weight near 1. The ``anchor`` map always has weight 1. The heatmap is the weighted
+    average of the maps' heats (each ``logistic(z - z_half)``), so it stays in [0, 1]; the maps come from the
+    shared evidence cache, so sibling localizers and the detector do not recompute them.
+    """
+
+    def __init__(self, settings: FusedSettings, cache: EvidenceCache) -> None:
+        self.settings = settings
+        self.cache = cache
+
+    def evidence(self, image: np.ndarray) -> tuple[dict[str, CellMap], dict[str, float], dict[str, float]]:
+        """Cell maps, concentrations and confidences (the detector's per-map scores) for one image."""
+        s = self.settings
+        maps = {name: self.cache.cells(name, image, DEFAULT_SETTINGS[name]()) for name in s.evidence}
+        stats = {name: concentration(cells.z, s.window) for name, cells in maps.items()}
+        confidence = {
+            name: logistic(value, REFERENCE[name], s.slope * REFERENCE[name]) for name, value in stats.items()
+        }
+        return maps, stats, confidence
+
+    def localize(self, items: Sequence[MediaItem]) -> list[Localization]:
+        return [self._localize_one(item) for item in items]
+
+    def _localize_one(self, item: MediaItem) -> Localization:
+        s = self.settings
+        maps, stats, confidence = self.evidence(item.image)
+        weights = {name: 1.0 if name == s.anchor else value for name, value in confidence.items()}
+        rows = min(cells.z.shape[0] for cells in maps.values())
+        cols = min(cells.z.shape[1] for cells in maps.values())
+        total = sum(weights.values())
+        if total <= 1e-9:  # every map is flat: average them evenly rather than divide by ~0
+            weights, total = dict.fromkeys(weights, 1.0), float(len(weights))
+        cell_heat = np.zeros((rows, cols), dtype=np.float64)
+        for name, cells in maps.items():
+            cell_heat += (weights[name] / total) * squash(cells.z[:rows, :cols], center=s.z_half, width=1.0)
+        heat = np.clip(upsample(cell_heat, (item.height, item.width), JPEG_BLOCK), 0.0, 1.0)
+        mask = heat >= 0.5
+        details = {
+            "method": "fused",
+            "evidence": list(s.evidence),
+            "anchor": s.anchor,
+            "rule": "heat = sum over maps of weight * logistic(z - z_half) / sum of weights; weight = 1 for the "
+            "anchor, else logistic((concentration - reference) / (slope * reference))",
+            "concentration": {name: round(value, 4) for name, value in stats.items()},
+            "confidence": {name: round(value, 4) for name, value in confidence.items()},
+            "weights": {name: round(value / total, 4) for name, value in weights.items()},
+            "most_confident": max(confidence, key=confidence.__getitem__),
+            "cell_size": JPEG_BLOCK,
+            "z_half": s.z_half,
+            "flagged_fraction": round(float(mask.mean()), 4),
+        }
+        return Localization(heatmap=heat, mask=mask, details=details)
+
+
 class ClassicDetector:
     """Heuristic splice score from the concentration of anomaly in the chosen evidence maps (see scoring.py)."""
 
@@ -192,6 +252,10 @@ def build_nadjpg(settings: NadjpgSettings, context: BuildContext | None = None) 
 
 def build_blindnoise(settings: BlindNoiseSettings, context: BuildContext | None = None) -> MapLocalizer:
     return MapLocalizer("blindnoise", settings, shared_cache(context))
+
+
+def build_fused(settings: FusedSettings, context: BuildContext | None = None) -> FusedLocalizer:
+    return FusedLocalizer(settings, shared_cache(context))
 
 
 def build_classic_detector(settings: ClassicDetectorSettings, context: BuildContext | None = None) -> ClassicDetector:

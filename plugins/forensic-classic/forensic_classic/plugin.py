@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from forensic_core import ComponentSettings, ComponentSpec, hookimpl
 
 Quality = Annotated[int, Field(ge=10, le=100)]
 EvidenceName = Literal["ela", "noise", "ghost", "dq", "nadjpg", "blindnoise"]
+# The maps on the image's own 8 x 8 JPEG grid, which the fused localizer combines cell by cell.
+FusableName = Literal["dq", "nadjpg", "blindnoise", "ghost"]
 
 
 class _MapSettings(ComponentSettings):
@@ -111,6 +113,54 @@ class BlindNoiseSettings(_MapSettings):
     )
 
 
+class FusedSettings(ComponentSettings):
+    """Adaptive-evidence localizer: evidence maps weighted per image by how concentrated their anomaly is."""
+
+    evidence: tuple[FusableName, ...] = Field(
+        ("dq", "nadjpg"),
+        min_length=1,
+        description="evidence maps (dq, nadjpg, blindnoise, ghost; each with its localizer's default settings) "
+        "to combine; dq + nadjpg measured best on generated splices (ghost and blindnoise are often confident "
+        "about the wrong place, so they lower the fused map)",
+    )
+    anchor: FusableName | None = Field(
+        "dq",
+        description="map that always takes part with weight 1 whatever its confidence (dq: it ranks the paste "
+        "above chance even when its anomaly is diffuse); None weights every map by its confidence alone",
+    )
+    window: float = Field(
+        0.2,
+        gt=0,
+        le=1,
+        description="side of the square window, as a fraction of the image's shorter side, of the confidence "
+        "statistic (the classic detector's concentration)",
+    )
+    slope: float = Field(
+        0.25,
+        gt=0,
+        le=10,
+        description="width of the logistic that turns a map's concentration into its weight, as a fraction of "
+        "the map's reference concentration (the classic detector's per-map score)",
+    )
+    z_half: float = Field(
+        2.0,
+        gt=0,
+        le=20,
+        description="anomaly (robust z-score) that maps to heat 0.5 in each map before the weighted average",
+    )
+
+    @model_validator(mode="after")
+    def _anchor_is_evidence(self) -> FusedSettings:
+        if self.anchor is not None and self.anchor not in self.evidence:
+            raise ValueError(
+                f"anchor {self.anchor!r} is not among the evidence maps {list(self.evidence)}: add it, or set anchor "
+                "to null"
+            )
+        if len(set(self.evidence)) != len(self.evidence):
+            raise ValueError(f"evidence maps repeat: {list(self.evidence)}")
+        return self
+
+
 class ClassicDetectorSettings(ComponentSettings):
     """Heuristic detector over the classic evidence maps."""
 
@@ -187,6 +237,15 @@ def forensic_register_localizers() -> list[ComponentSpec]:
             summary="JPEG ghosts: blocks whose re-save error curve differs from the image's (no weights)",
             settings=GhostSettings,
             factory="forensic_classic.components:build_ghost",
+            requires="numpy, pillow, scipy",
+            tags=("weights-free", "jpeg"),
+        ),
+        ComponentSpec(
+            name="fused",
+            summary="Adaptive evidence: dq/nadjpg/... maps weighted per image by the concentration of their "
+            "anomaly (no weights)",
+            settings=FusedSettings,
+            factory="forensic_classic.components:build_fused",
             requires="numpy, pillow, scipy",
             tags=("weights-free", "jpeg"),
         ),
