@@ -29,6 +29,7 @@ demo: install examples/inputs/astronaut_edited.jpg
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 test: install lint
 	$(BIN)/pytest -q

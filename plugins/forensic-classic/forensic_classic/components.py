@@ -158,9 +158,11 @@ class FusedLocalizer:
     def evidence(self, image: np.ndarray) -> tuple[dict[str, CellMap], dict[str, float], dict[str, float]]:
         """Cell maps, concentrations and confidences (the detector's per-map scores) for one image."""
         s = self.settings
-        maps = {name: self.cache.cells(name, image, DEFAULT_SETTINGS[name]()) for name in s.evidence}
-        stats = {name: concentration(cells.z, s.window) for name, cells in maps.items()}
-        confidence = {
+        maps: dict[str, CellMap] = {
+            name: self.cache.cells(name, image, DEFAULT_SETTINGS[name]()) for name in s.evidence
+        }
+        stats: dict[str, float] = {name: concentration(cells.z, s.window) for name, cells in maps.items()}
+        confidence: dict[str, float] = {
             name: logistic(value, REFERENCE[name], s.slope * REFERENCE[name]) for name, value in stats.items()
         }
         return maps, stats, confidence
@@ -182,7 +184,7 @@ class FusedLocalizer:
             cell_heat += (weights[name] / total) * squash(cells.z[:rows, :cols], center=s.z_half, width=1.0)
         heat = np.clip(upsample(cell_heat, (item.height, item.width), JPEG_BLOCK), 0.0, 1.0)
         mask = heat >= 0.5
-        details = {
+        details: dict[str, Any] = {
             "method": "fused",
             "evidence": list(s.evidence),
             "anchor": s.anchor,
@@ -211,7 +213,7 @@ class ClassicDetector:
 
     def _detect_one(self, item: MediaItem) -> Detection:
         s = self.settings
-        stats = {}
+        stats: dict[str, float] = {}
         for name in s.evidence:
             cells = self.cache.cells(name, item.image, DEFAULT_SETTINGS[name]())
             stats[name] = concentration(cells.z, s.window)

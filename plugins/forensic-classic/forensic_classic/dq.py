@@ -63,15 +63,15 @@ def periodic_ratio(histogram: np.ndarray, values: np.ndarray) -> tuple[int, np.n
             continue
         ratio = counts[usable] / envelope[usable]
         residues = np.mod(values[usable], period)
-        fold = np.bincount(residues, weights=ratio * envelope[usable], minlength=period)
+        fold_sum = np.bincount(residues, weights=ratio * envelope[usable], minlength=period)
         weight = np.bincount(residues, weights=envelope[usable], minlength=period)
         if (weight == 0).any():
             continue
-        fold = fold / weight
-        fold = fold / fold.mean()
-        strength = float(fold.std())
+        fold_mean = fold_sum / weight
+        fold_mean = fold_mean / fold_mean.mean()
+        strength = float(fold_mean.std())
         if strength > best_strength:
-            best_period, best_strength, best_fold = period, strength, fold
+            best_period, best_strength, best_fold = period, strength, fold_mean
     if best_strength < 0.25:
         return 1, None
     return best_period, best_fold

@@ -97,8 +97,8 @@ def splice(
     host_j = maybe_jpeg(host, host_quality)
     donor_j = _resize(maybe_jpeg(donor, donor_quality), scale)
     composite, mask = _paste_region(host_j, donor_j, rng, area)
-    params = {"host_quality": host_quality, "donor_quality": donor_quality, "final_quality": final_quality}
-    params |= {"scale": scale, "area": area}
+    params: dict[str, Any] = {"host_quality": host_quality, "donor_quality": donor_quality}
+    params |= {"final_quality": final_quality, "scale": scale, "area": area}
     return SyntheticCase(maybe_jpeg(composite, final_quality), mask, "splice", params)
 
 
