@@ -10,6 +10,16 @@ import torch
 from torch import nn
 
 
+def per_layer_convs(layers: int, classes: int, channels: int) -> list[nn.Module]:
+    """Two 3x3 conv + GELU stages applied to each layer's map separately (``groups=layers``)."""
+    return [
+        nn.Conv2d(layers * classes, layers * channels, kernel_size=3, padding=1, groups=layers),
+        nn.GELU(),
+        nn.Conv2d(layers * channels, layers * channels, kernel_size=3, padding=1, groups=layers),
+        nn.GELU(),
+    ]
+
+
 class LocalizerHead(nn.Module):
     """Per-layer conv block on the (upsampled) maps, concatenated, conv to 2 channels: mask logits.
 
@@ -19,12 +29,7 @@ class LocalizerHead(nn.Module):
 
     def __init__(self, layers: int, channels: int = 16, classes: int = 2) -> None:
         super().__init__()
-        self.layer_blocks = nn.Sequential(
-            nn.Conv2d(layers * classes, layers * channels, kernel_size=3, padding=1, groups=layers),
-            nn.GELU(),
-            nn.Conv2d(layers * channels, layers * channels, kernel_size=3, padding=1, groups=layers),
-            nn.GELU(),
-        )
+        self.layer_blocks = nn.Sequential(*per_layer_convs(layers, classes, channels))
         self.fuse = nn.Conv2d(layers * channels, classes, kernel_size=3, padding=1)
 
     def forward(self, maps: torch.Tensor) -> torch.Tensor:
@@ -41,12 +46,7 @@ class ClassifierHead(nn.Module):
     def __init__(self, layers: int, channels: int = 32, hidden: int = 64, classes: int = 2) -> None:
         super().__init__()
         self.layer_cnns = nn.Sequential(
-            nn.Conv2d(layers * classes, layers * channels, kernel_size=3, padding=1, groups=layers),
-            nn.GELU(),
-            nn.Conv2d(layers * channels, layers * channels, kernel_size=3, padding=1, groups=layers),
-            nn.GELU(),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
+            *per_layer_convs(layers, classes, channels), nn.AdaptiveAvgPool2d(1), nn.Flatten()
         )
         self.mlp = nn.Sequential(nn.Linear(layers * channels, hidden), nn.GELU(), nn.Linear(hidden, 1))
 

@@ -19,32 +19,28 @@ from .conftest import face_items, tiny_settings
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "pipelines"
 
 
-class TestKfdDetectorContract(DetectorContract):
+class _TinyKfd:
+    """Fixtures both KFD contract suites share: the tiny random backbone and the registration module."""
+
+    @pytest.fixture
+    def settings(self) -> KfdSettings:
+        return tiny_settings()
+
+    @pytest.fixture
+    def registration_module(self) -> str:
+        return "forensic_kfd.plugin"
+
+
+class TestKfdDetectorContract(_TinyKfd, DetectorContract):
     @pytest.fixture
     def spec(self) -> ComponentSpec:
         return plugin.forensic_register_detectors()[0]
 
-    @pytest.fixture
-    def settings(self) -> KfdSettings:
-        return tiny_settings()
 
-    @pytest.fixture
-    def registration_module(self) -> str:
-        return "forensic_kfd.plugin"
-
-
-class TestKfdLocalizerContract(LocalizerContract):
+class TestKfdLocalizerContract(_TinyKfd, LocalizerContract):
     @pytest.fixture
     def spec(self) -> ComponentSpec:
         return plugin.forensic_register_localizers()[0]
-
-    @pytest.fixture
-    def settings(self) -> KfdSettings:
-        return tiny_settings()
-
-    @pytest.fixture
-    def registration_module(self) -> str:
-        return "forensic_kfd.plugin"
 
 
 def test_the_entry_point_names_the_registration_module() -> None:
