@@ -21,6 +21,7 @@ from forensic_core.components import ComponentKind
 from forensic_core.config import ComponentEntry, Pipeline
 from forensic_core.context import BuildContext
 from forensic_core.errors import ComponentError, ForensicError
+from forensic_core.protocols import Identified
 from forensic_core.regions import region_scores
 from forensic_core.report import (
     ComponentFailure,
@@ -109,7 +110,7 @@ class Analyzer:
     def provenance(self) -> list[ComponentProvenance]:
         records = []
         for built in self.built.values():
-            identity = getattr(built.instance, "weights_identity", None)
+            instance = built.instance
             records.append(
                 ComponentProvenance(
                     role=built.entry.role,
@@ -117,7 +118,7 @@ class Analyzer:
                     plugin=built.entry.component.plugin,
                     version=built.entry.component.version,
                     settings=built.entry.settings.model_dump(mode="json"),
-                    weights=identity() if callable(identity) else None,
+                    weights=instance.weights_identity() if isinstance(instance, Identified) else None,
                     seconds=round(built.seconds, 4),
                 )
             )

@@ -100,8 +100,3 @@ def forensic_render_report(report: Report, outdir: Path) -> Sequence[Path] | Non
 
     The core's own HTML report is implemented through this hook; plugins may add formats (PDF, SARIF, ...).
     """
-
-
-def hook_names() -> list[str]:
-    """Names of every hook defined here (used to validate plugins)."""
-    return sorted(name for name in globals() if name.startswith(f"{PROJECT}_"))

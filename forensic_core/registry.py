@@ -18,7 +18,6 @@ import contextlib
 import contextvars
 import difflib
 import os
-import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -345,8 +344,3 @@ def use_registry(registry: Registry) -> Iterator[Registry]:
         yield registry
     finally:
         _current.reset(token)
-
-
-def format_exception(exc: BaseException) -> str:
-    """Full traceback text, for ``--debug`` output."""
-    return "".join(traceback.format_exception(exc))

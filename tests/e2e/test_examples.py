@@ -64,7 +64,10 @@ def test_kfd_pipeline_with_daam_explanation_in_html(demo_inputs, tmp_path):
         "run", "-p", str(ROOT / "examples/pipelines/kfd-tiny-daam.yaml"), str(demo_inputs["edited"]), "-o", str(out)
     )
     assert result.exit_code == 0, result.output
-    entry = json.loads((out / "report.json").read_text())["results"][0]
+    report = json.loads((out / "report.json").read_text())
+    weights = {(c["role"], c["component"]): c["weights"] for c in report["components"]}
+    assert "kfd heads untrained" in weights[("detectors", "kfd")]  # provenance names the weights it ran
+    entry = report["results"][0]
     assert entry["detections"][0]["component"] == "kfd" and entry["detections"][0]["details"]["heads"] == "untrained"
     assert entry["faces"] and entry["explanations"][0]["face_index"] == 0
     assert entry["localizations"][0]["layers"], "per-layer correlation maps are figures in the report"
