@@ -18,9 +18,9 @@ import numpy as np
 
 from forensic_core.artifacts import ArtifactWriter
 from forensic_core.components import ComponentKind
-from forensic_core.config import ComponentEntry, Pipeline
 from forensic_core.context import BuildContext
 from forensic_core.errors import ComponentError, ForensicError
+from forensic_core.pipeline import ComponentEntry, Pipeline
 from forensic_core.protocols import Identified
 from forensic_core.regions import region_scores
 from forensic_core.report import (

@@ -20,7 +20,9 @@ class ComponentKind(str, enum.Enum):
     """The kinds of component a pipeline composes.
 
     The four analysis kinds of the product plus ``face_detector``, the optional preprocessing step that lets
-    face-based detectors run on crops and lets explanations name facial regions.
+    face-based detectors run on crops and lets explanations name facial regions. Two more kinds are not pipeline
+    roles but are registered, listed and configured the same way: ``engine`` (how a run is executed: locally, on
+    a cluster) and ``dataset`` (labelled samples for evaluation and training).
     """
 
     DETECTOR = "detector"
@@ -28,6 +30,8 @@ class ComponentKind(str, enum.Enum):
     EXPLAINER = "explainer"
     DIALOG = "dialog"
     FACE_DETECTOR = "face_detector"
+    ENGINE = "engine"
+    DATASET = "dataset"
 
     @property
     def plural(self) -> str:
@@ -64,6 +68,9 @@ class ComponentSpec:
         scope: ``"image"`` to run on whole frames, ``"faces"`` to run on face crops when the pipeline has a
             face detector (falling back to the whole frame when no face is found).
         requires: free-text note of heavy dependencies (e.g. ``"torch, open_clip"``) for ``forensic components``.
+        thread_safe: whether one instance may be called from several threads at once. The component pool
+            serialises calls to components that are not (the default), so a plugin that keeps hooks or caches
+            on its model needs no locking of its own for calls through the host.
     """
 
     name: str
@@ -73,6 +80,7 @@ class ComponentSpec:
     scope: str = "image"
     requires: str = ""
     tags: tuple[str, ...] = field(default_factory=tuple)
+    thread_safe: bool = False
 
     def __post_init__(self) -> None:
         import re
@@ -93,3 +101,21 @@ class ComponentSpec:
         for part in attr.split("."):
             obj = getattr(obj, part)
         return obj
+
+
+@dataclass(frozen=True)
+class RegisteredComponent:
+    """A component spec together with the plugin that registered it."""
+
+    kind: ComponentKind
+    spec: ComponentSpec
+    plugin: str
+    version: str
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def qualified_name(self) -> str:
+        return f"{self.plugin}:{self.spec.name}"

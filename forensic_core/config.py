@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from forensic_core.components import ComponentKind, ComponentSettings
+from forensic_core.components import ComponentKind, RegisteredComponent
 from forensic_core.errors import ConfigError, ForensicError, RequirementError
-from forensic_core.registry import RegisteredComponent, Registry, normalize_name
+from forensic_core.pipeline import ComponentEntry, InputSettings, Pipeline, VideoSettings
+from forensic_core.registry import Registry, normalize_name
+
+__all__ = ["ComponentEntry", "InputSettings", "Pipeline", "VideoSettings", "load_pipeline", "pipeline_model"]
 
 ROLES: Mapping[str, ComponentKind] = {
     "faces": ComponentKind.FACE_DETECTOR,
@@ -38,65 +40,6 @@ SINGULAR_ALIASES = {
 }
 DEFAULT_QUESTIONS = ("Is this image a deepfake?", "Where is the manipulation?", "How sure are you?")
 _SENTINEL_TAG = "\x00none"
-
-
-class VideoSettings(BaseModel):
-    """How videos are sampled and how frame scores become a video score."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    frames: int = Field(8, ge=1, le=1000, description="frames sampled evenly over each video")
-    aggregate: Literal["mean", "max", "median"] = Field(
-        "mean", description="how a detector's frame scores combine into the video score"
-    )
-
-
-class InputSettings(BaseModel):
-    """Limits on inputs."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    max_pixels: int = Field(
-        100_000_000, ge=1, description="refuse images with more pixels than this (decompression-bomb guard)"
-    )
-
-
-@dataclass(frozen=True)
-class ComponentEntry:
-    """One component of a validated pipeline: what it is, who provides it, and its validated settings."""
-
-    role: str
-    component: RegisteredComponent
-    settings: ComponentSettings
-    scope: str
-    detector: str | None = None
-    questions: tuple[str, ...] = ()
-
-    @property
-    def name(self) -> str:
-        return self.component.name
-
-    @property
-    def label(self) -> str:
-        """How results of this entry are keyed in reports (its registered name)."""
-        return self.component.name
-
-
-@dataclass(frozen=True)
-class Pipeline:
-    """A validated pipeline, ready to be built."""
-
-    detectors: tuple[ComponentEntry, ...] = ()
-    localizers: tuple[ComponentEntry, ...] = ()
-    explainers: tuple[ComponentEntry, ...] = ()
-    faces: ComponentEntry | None = None
-    dialog: ComponentEntry | None = None
-    video: VideoSettings = field(default_factory=VideoSettings)
-    inputs: InputSettings = field(default_factory=InputSettings)
-    requires: tuple[str, ...] = ()
-    source: str = "<pipeline>"
-
-    def entries(self) -> list[ComponentEntry]:
-        singles = [entry for entry in (self.faces, self.dialog) if entry is not None]
-        return [*singles, *self.detectors, *self.localizers, *self.explainers]
 
 
 def _entry_model(role: str, component: RegisteredComponent, tags: list[str]) -> type[BaseModel]:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import click
 
     from forensic_core.components import ComponentSpec
-    from forensic_core.config import Pipeline
+    from forensic_core.pipeline import Pipeline
     from forensic_core.report import InputResult, Report
     from forensic_core.results import MediaItem
 
@@ -57,6 +57,34 @@ def forensic_register_dialog_backends() -> Sequence[ComponentSpec]:
 @hookspec
 def forensic_register_face_detectors() -> Sequence[ComponentSpec]:
     """Return the face detector specs this plugin provides (image -> faces with crop boxes and regions)."""
+
+
+@hookspec
+def forensic_register_engines() -> Sequence[ComponentSpec]:
+    """Return the execution engine specs this plugin provides (a run plan -> results in the journal).
+
+    The factory is called as ``factory(settings, context)`` and returns an object implementing
+    :class:`forensic_core.engine.Engine`. The core registers ``local``; ``forensic run --engine NAME`` and the
+    pipeline's ``engine:`` section choose one, its settings validated by the spec's model.
+    """
+
+
+@hookspec
+def forensic_register_datasets() -> Sequence[ComponentSpec]:
+    """Return the dataset reader specs this plugin provides (settings -> labelled samples).
+
+    The factory is called as ``factory(settings, context)`` and returns an object implementing
+    :class:`forensic_core.datasets.Dataset`. Readers are used by evaluation and training, never by ``run``.
+    """
+
+
+@hookspec
+def forensic_media_suffixes() -> Sequence[str]:
+    """Return the file suffixes (``".npy"``, ``".dcm"``) this plugin's ``forensic_open_media`` reads.
+
+    Folder walks include files with these suffixes besides the core's image and video types, so a plugin's
+    format is analysed inside a folder exactly as when the file is named on the command line.
+    """
 
 
 @hookspec

@@ -27,13 +27,13 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from forensic_core import hookspecs
-from forensic_core.components import ComponentKind, ComponentSpec
+from forensic_core.components import ComponentKind, ComponentSpec, RegisteredComponent
 from forensic_core.errors import AmbiguousComponentError, PluginLoadError, UnknownComponentError
 
 if TYPE_CHECKING:
     import click
 
-    from forensic_core.config import Pipeline
+    from forensic_core.pipeline import Pipeline
     from forensic_core.report import InputResult, Report
     from forensic_core.results import MediaItem
 
@@ -49,6 +49,8 @@ REGISTRATION_HOOKS: Mapping[ComponentKind, str] = {
     ComponentKind.EXPLAINER: "forensic_register_explainers",
     ComponentKind.DIALOG: "forensic_register_dialog_backends",
     ComponentKind.FACE_DETECTOR: "forensic_register_face_detectors",
+    ComponentKind.ENGINE: "forensic_register_engines",
+    ComponentKind.DATASET: "forensic_register_datasets",
 }
 
 
@@ -88,24 +90,6 @@ class PluginInfo:
             "error": self.error,
             "components": self.components,
         }
-
-
-@dataclass(frozen=True)
-class RegisteredComponent:
-    """A component spec together with the plugin that registered it."""
-
-    kind: ComponentKind
-    spec: ComponentSpec
-    plugin: str
-    version: str
-
-    @property
-    def name(self) -> str:
-        return self.spec.name
-
-    @property
-    def qualified_name(self) -> str:
-        return f"{self.plugin}:{self.spec.name}"
 
 
 class Registry:

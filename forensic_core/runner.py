@@ -17,18 +17,18 @@ from typing import TextIO
 from forensic_core import __version__
 from forensic_core.analysis import Analyzer, FrameFindings, one_line
 from forensic_core.artifacts import ArtifactWriter
-from forensic_core.config import Pipeline
+from forensic_core.dialog import run_dialog
 from forensic_core.errors import ForensicError, InputError
 from forensic_core.media import InputProblem, iter_input_paths
+from forensic_core.pipeline import Pipeline
 from forensic_core.registry import Registry
 from forensic_core.report import (
     DetectionRecord,
     InputResult,
-    MessageRecord,
     Report,
     Summary,
 )
-from forensic_core.results import Detection, Findings, Message, RegionScore
+from forensic_core.results import Detection
 
 AGGREGATES: dict[str, Callable[[list[float]], float]] = {
     "mean": statistics.fmean,
@@ -148,7 +148,7 @@ def analyze_input(
         focus = frames[0]
 
     if pipeline.dialog is not None:
-        _run_dialog(analyzer, result, focus)
+        run_dialog(analyzer, result, focus)
     if result.failures:
         result.status = "error"
         result.error = "; ".join(
@@ -181,28 +181,3 @@ def _aggregate_video(frames: list[FrameFindings], aggregate: str) -> list[Detect
 
 def _most_suspicious(frames: list[FrameFindings]) -> FrameFindings:
     return max(frames, key=lambda f: max((d.score for d in f.detections.values()), default=0.0))
-
-
-def _run_dialog(analyzer: Analyzer, result: InputResult, focus: FrameFindings) -> None:
-    entry = analyzer.pipeline.dialog
-    assert entry is not None
-    built = analyzer.built[("dialog", entry.label)]
-    detections = {r.component: Detection.from_score(r.score, r.threshold) for r in result.detections}
-    findings = Findings(
-        source=result.source,
-        detections=detections or focus.detections,
-        localizations=focus.localizations,
-        faces=focus.faces,
-        regions=[RegionScore(r.face_index, r.region, r.component, r.score) for r in focus.record.regions],
-        explanations=focus.explanations,
-    )
-    holder = FrameFindings(record=focus.record)
-    conversation: list[Message] = []
-    for question in entry.questions:
-        conversation.append(Message("user", question))
-        reply = analyzer.call(built, holder, result.timings, lambda: built.instance.reply(findings, list(conversation)))
-        if not isinstance(reply, Message):
-            break
-        conversation.append(reply)
-    result.failures.extend(holder.failures)
-    result.dialog = [MessageRecord(role=m.role, content=m.content) for m in conversation]

@@ -1,68 +1,17 @@
-"""The ``forensic`` command line.
-
-Light by contract: this module and everything ``--help``, ``plugins``, ``components``, ``schema`` and ``validate``
-touch import neither torch nor any model library (a test asserts it). Errors print as one line; ``--debug`` (or
-``FORENSIC_DEBUG=1``) shows the traceback instead.
-"""
+"""Commands that describe the installation: ``plugins``, ``components``, ``schema``, ``validate``."""
 
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from forensic_core import __version__
+from forensic_core.cli.base import KIND_CHOICES, cli
 from forensic_core.components import ComponentKind
-from forensic_core.errors import ConfigError, ForensicError
-from forensic_core.registry import Registry, get_registry
-
-KIND_CHOICES = [kind.value for kind in ComponentKind]
-
-
-def _debug() -> bool:
-    return os.environ.get("FORENSIC_DEBUG", "") not in ("", "0", "false", "no")
-
-
-class ForensicGroup(click.Group):
-    """Renders :class:`ForensicError` as one line with its exit code, unless debugging."""
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except ConfigError as exc:
-            if _debug():
-                raise
-            for problem in exc.problems:
-                click.echo(f"error: {problem}", err=True)
-            sys.exit(exc.exit_code)
-        except ForensicError as exc:
-            if _debug():
-                raise
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-
-
-@click.group(cls=ForensicGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="forensic")
-@click.option("--debug", is_flag=True, help="Show tracebacks and re-raise plugin errors (also FORENSIC_DEBUG=1).")
-def cli(debug: bool) -> None:
-    """Explainable deepfake forensics with plugins.
-
-    \b
-    Examples:
-      forensic run photo.jpg                      # default offline pipeline
-      forensic run -p examples/pipelines/kfd-tiny.yaml photos/ -o out
-      forensic plugins                            # what is installed
-      forensic components --kind detector
-      forensic validate my-pipeline.yaml
-    """
-    if debug:
-        os.environ["FORENSIC_DEBUG"] = "1"
-        os.environ["FORENSIC_RAISE_PLUGIN_ERRORS"] = "1"
+from forensic_core.errors import ForensicError
+from forensic_core.registry import get_registry
 
 
 @cli.command()
@@ -206,78 +155,3 @@ def _describe_pipeline(pipeline: Any) -> list[str]:
     return [
         f"{entry.role[:-1] if entry.role.endswith('s') else entry.role} {entry.label}" for entry in pipeline.entries()
     ]
-
-
-@cli.command()
-@click.argument("inputs", nargs=-1, required=True)
-@click.option(
-    "-p",
-    "--pipeline",
-    "pipeline_path",
-    type=click.Path(path_type=Path),
-    help="Pipeline YAML; default: the built-in offline pipeline.",
-)
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(path_type=Path),
-    default=Path("forensic-report"),
-    show_default=True,
-    help="Where report.json, report.html and the artifacts go.",
-)
-@click.option("--fail-fast", is_flag=True, help="Stop at the first failing input or component.")
-@click.option("--save-npy", is_flag=True, help="Also save heatmaps as float NPY arrays.")
-def run(inputs: tuple[str, ...], pipeline_path: Path | None, outdir: Path, fail_fast: bool, save_npy: bool) -> None:
-    """Analyse images, videos and folders; write OUTDIR/report.json and report.html.
-
-    Exit 0 when every input was analysed, 1 when some failed (the report is still written), 2 on a usage or
-    configuration error.
-
-    \b
-    Examples:
-      forensic run photo.jpg
-      forensic run -p examples/pipelines/kfd-tiny.yaml faces/ clip.mp4 -o out
-    """
-    from forensic_core.config import load_pipeline
-    from forensic_core.defaults import default_pipeline
-    from forensic_core.runner import Progress, run_pipeline
-
-    registry = get_registry()
-    source: Any = pipeline_path if pipeline_path is not None else default_pipeline(registry)
-    pipeline = load_pipeline(source, registry)
-    if pipeline_path is None:
-        pipeline = type(pipeline)(**{**pipeline.__dict__, "source": "(default)"})
-    report = run_pipeline(
-        pipeline, registry, inputs, outdir, fail_fast=fail_fast, save_npy=save_npy, progress=Progress()
-    )
-    for result in report.results:
-        verdict = ", ".join(f"{d.component} {d.score:.2f} {d.label}" for d in result.detections) or "-"
-        line = f"{result.source}: {verdict}" if result.status == "ok" else f"{result.source}: error: {result.error}"
-        click.echo(line)
-    click.echo(f"report: {outdir / 'report.html'} ({report.summary.ok}/{report.summary.inputs} inputs analysed)")
-    if report.summary.errors:
-        sys.exit(1)
-
-
-def build_cli(registry: Registry | None = None) -> click.Group:
-    """A fresh CLI group: the core commands plus the plugins' commands (``forensic_add_commands``)."""
-    group = ForensicGroup(
-        name="forensic",
-        commands=dict(cli.commands),
-        params=list(cli.params),
-        callback=cli.callback,
-        help=cli.help,
-        context_settings=cli.context_settings,
-    )
-    (registry or get_registry()).add_commands(group)
-    return group
-
-
-def main() -> None:
-    """Console-script entry point."""
-    try:
-        group = build_cli()
-    except ForensicError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(exc.exit_code)
-    group(prog_name="forensic")
