@@ -20,7 +20,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from forensic_core.components import ComponentKind, RegisteredComponent
 from forensic_core.errors import ConfigError, ForensicError, RequirementError
 from forensic_core.pipeline import ComponentEntry, InputSettings, Pipeline, VideoSettings
-from forensic_core.registry import Registry, normalize_name
+from forensic_core.registry import Registry
 
 __all__ = ["ComponentEntry", "InputSettings", "Pipeline", "VideoSettings", "load_pipeline", "pipeline_model"]
 
@@ -30,6 +30,7 @@ ROLES: Mapping[str, ComponentKind] = {
     "localizers": ComponentKind.LOCALIZER,
     "explainers": ComponentKind.EXPLAINER,
     "dialog": ComponentKind.DIALOG,
+    "engine": ComponentKind.ENGINE,
 }
 LIST_ROLES = ("detectors", "localizers", "explainers")
 SINGULAR_ALIASES = {
@@ -49,11 +50,12 @@ def _entry_model(role: str, component: RegisteredComponent, tags: list[str]) -> 
             component.spec.settings,
             Field(default_factory=component.spec.settings, description="settings of this component"),
         ),
-        "scope": (
+    }
+    if role != "engine":
+        fields["scope"] = (
             Literal["image", "faces"] | None,
             Field(None, description=f"'image' or 'faces' (default for this component: {component.spec.scope})"),
-        ),
-    }
+        )
     if role == "explainers":
         fields["detector"] = (
             str | None,
@@ -201,11 +203,16 @@ def check_requirements(requires: Any, registry: Registry, label: str = "<pipelin
         except InvalidRequirement as exc:
             problems.append(f"requires[{index}]: invalid requirement {text!r}: {exc}")
             continue
-        info = registry.plugins.get(normalize_name(requirement.name))
+        infos = registry.distribution(requirement.name)
+        broken = next((info for info in infos if info.status != "loaded"), None)
+        info = infos[0] if infos else None
         if info is None:
             problems.append(f"requires[{index}]: plugin {requirement.name!r} is not installed; pip install '{text}'")
-        elif info.status != "loaded":
-            problems.append(f"requires[{index}]: plugin {info.name!r} is installed but {info.status}: {info.error}")
+        elif broken is not None:
+            where = f" (entry point {broken.entry_point.split(' = ')[0]})" if len(infos) > 1 else ""
+            problems.append(
+                f"requires[{index}]: plugin {broken.name!r} is installed but {broken.status}: {broken.error}{where}"
+            )
         elif requirement.specifier and not requirement.specifier.contains(info.version, prereleases=True):
             problems.append(
                 f"requires[{index}]: {info.name} {info.version} is installed but {text!r} is required; "
@@ -303,7 +310,7 @@ def _to_pipeline(parsed: Any, registry: Registry, label: str) -> Pipeline:
             role=role,
             component=component,
             settings=value.settings,
-            scope=value.scope or component.spec.scope,
+            scope=getattr(value, "scope", None) or component.spec.scope,
             detector=getattr(value, "detector", None),
             questions=tuple(getattr(value, "questions", ()) or ()),
         )
@@ -313,6 +320,8 @@ def _to_pipeline(parsed: Any, registry: Registry, label: str) -> Pipeline:
         **lists,
         faces=entry("faces", parsed.faces) if parsed.faces else None,
         dialog=entry("dialog", parsed.dialog) if parsed.dialog else None,
+        engine=entry("engine", parsed.engine) if parsed.engine else None,
+        document=parsed.model_dump(mode="json"),
         video=parsed.video,
         inputs=parsed.inputs,
         requires=tuple(parsed.requires),

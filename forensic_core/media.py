@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -29,6 +30,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "VIDEO_SUFFIXES",
     "InputProblem",
+    "check_regular_file",
     "iter_input_paths",
     "load_image",
     "load_video_frames",
@@ -69,33 +71,130 @@ class _UnidentifiedError(InputError):
     """Pillow recognised none of the allowed formats; :func:`open_media` turns it into 'unsupported file type'."""
 
 
-def iter_input_paths(inputs: Iterable[str | Path]) -> Iterator[Path | InputProblem]:
+def iter_input_paths(
+    inputs: Iterable[str | Path],
+    *,
+    extra_suffixes: Iterable[str] = (),
+    exclude: Iterable[Path] = (),
+) -> Iterator[Path | InputProblem]:
     """Yield the files named by ``inputs``, lazily, in a deterministic order.
 
-    A file is yielded as given whatever its suffix (the user asked for it; the opener decides). A directory is
-    walked recursively in sorted name order (so runs and reports are reproducible), yielding only files with a
-    known image/video suffix (case-insensitive) and skipping hidden entries (``.git``, ``.DS_Store`` ...). A
-    missing path yields an :class:`InputProblem` instead of raising, so one typo does not stop a batch. Memory
-    stays bounded by the largest directory listing times the depth, not by the number of inputs.
+    A regular file is yielded as given whatever its suffix (the user asked for it; the opener decides). A
+    directory is walked recursively in sorted name order (so runs and reports are reproducible), yielding only
+    files with a known image/video suffix or one of ``extra_suffixes`` (the suffixes installed media openers
+    declare; case-insensitive) and skipping hidden entries (``.git``, ``.DS_Store`` ...). Folders in ``exclude``
+    (compared by resolved path: the run's own output folder inside an input folder) are never walked into.
+
+    Named pipes, devices and sockets are yielded as an :class:`InputProblem` and never opened (reading a FIFO
+    blocks until something writes to it; reading a device can have effects): named on the command line always,
+    inside a folder when their name has a media suffix. A missing path is an :class:`InputProblem` too, so one
+    typo does not stop a batch. Memory stays bounded by the largest directory listing times the depth, not by
+    the number of inputs.
     """
+    suffixes = MEDIA_SUFFIXES | {_dotted(suffix) for suffix in extra_suffixes}
+    excluded = frozenset(_resolved(Path(path)) for path in exclude)
     for given in inputs:
         if str(given) == "":
             yield InputProblem(source="", reason="empty path")
             continue
         path = Path(given)
-        if path.is_dir():
-            yield from _walk(path, ancestors=())
-        elif path.exists():
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            yield InputProblem(source=str(path), reason=_missing_reason(path, exc))
+            continue
+        if stat.S_ISDIR(mode):
+            if _is_excluded(path, excluded):
+                yield InputProblem(source=str(path), reason="is the run's output folder; not analysed")
+            else:
+                yield from _walk(path, (), suffixes, excluded)
+        elif stat.S_ISREG(mode):
             yield path
         else:
-            yield InputProblem(source=str(path), reason="no such file or directory")
+            yield InputProblem(source=str(path), reason=_refusal(mode))
 
 
-def _walk(directory: Path, ancestors: tuple[tuple[int, int], ...]) -> Iterator[Path | InputProblem]:
+def check_regular_file(path: Path) -> None:
+    """Raise a one-line :class:`InputError` unless ``path`` is a regular file (symlinks followed); opens nothing.
+
+    Every opener calls this first: a FIFO would block the run until some other process writes to it, and a
+    device may act on being opened.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise InputError(f"{path}: {_missing_reason(Path(path), exc)}") from exc
+    if not stat.S_ISREG(mode):
+        raise InputError(f"{path}: {_refusal(mode)}")
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """Open ``path`` for reading only if it is a regular file, checked again on the open descriptor.
+
+    ``O_NONBLOCK`` makes opening a FIFO that was swapped in after :func:`check_regular_file` return at once
+    instead of blocking; the ``fstat`` then refuses it. It has no effect on reading a regular file.
+    """
+    check_regular_file(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{path}: {_refusal(mode)}")
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _refusal(mode: int) -> str:
+    kind = next((name for test, name in _FILE_KINDS if test(mode)), "a special file")
+    return f"not a regular file but {kind}; refused without opening it"
+
+
+def _missing_reason(path: Path, exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "broken symbolic link" if path.is_symlink() else "no such file or directory"
+    return f"cannot access: {_os_reason(exc)}"
+
+
+def _dotted(suffix: str) -> str:
+    return "." + suffix.strip().lower().lstrip(".")
+
+
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop
+        return path.absolute()
+
+
+def _is_excluded(path: Path, excluded: frozenset[Path]) -> bool:
+    if not excluded:
+        return False
+    resolved = _resolved(path)
+    return any(resolved == folder or resolved.is_relative_to(folder) for folder in excluded)
+
+
+def _walk(
+    directory: Path,
+    ancestors: tuple[tuple[int, int], ...],
+    suffixes: frozenset[str],
+    excluded: frozenset[Path],
+) -> Iterator[Path | InputProblem]:
     """Depth-first walk in name order; ``ancestors`` (device, inode) pairs stop symlink loops."""
     try:
-        stat = directory.stat()
-        key = (stat.st_dev, stat.st_ino)
+        info = directory.stat()
+        key = (info.st_dev, info.st_ino)
         if key in ancestors:
             return
         with os.scandir(directory) as scan:
@@ -108,18 +207,21 @@ def _walk(directory: Path, ancestors: tuple[tuple[int, int], ...]) -> Iterator[P
             continue
         path = directory / entry.name
         try:
-            is_dir = entry.is_dir()
-            is_file = not is_dir and entry.is_file()
+            mode: int | None = entry.stat().st_mode  # follows symlinks, like the opener would
         except OSError:
-            is_dir = is_file = False
-        if is_dir:
-            yield from _walk(path, (*ancestors, key))
-        elif path.suffix.lower() not in MEDIA_SUFFIXES:
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            if not _is_excluded(path, excluded):
+                yield from _walk(path, (*ancestors, key), suffixes, excluded)
+        elif path.suffix.lower() not in suffixes:
             continue
-        elif is_file:
+        elif mode is None:
+            if entry.is_symlink():
+                yield InputProblem(source=str(path), reason="broken symbolic link")
+        elif stat.S_ISREG(mode):
             yield path
-        elif entry.is_symlink():
-            yield InputProblem(source=str(path), reason="broken symbolic link")
+        else:
+            yield InputProblem(source=str(path), reason=_refusal(mode))
 
 
 def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -138,7 +240,7 @@ def load_image(path: Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         with warnings.catch_warnings():
             # Our own limit is authoritative; Pillow's softer warning threshold would only add noise.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path, formats=_PIL_FORMATS) as image:
+            with _open_regular(path) as stream, Image.open(stream, formats=_PIL_FORMATS) as image:
                 width, height = image.size
                 if width * height > max_pixels:
                     raise InputError(
@@ -227,8 +329,7 @@ def load_video_frames(path: Path, frames: int, max_pixels: int) -> list[MediaIte
         import cv2
     except ImportError as exc:
         raise InputError(f"{path}: reading videos needs OpenCV; pip install 'forensic-core[video]'") from exc
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
+    check_regular_file(path)
     try:
         capture = _open_capture(cv2, path)
         try:
@@ -344,6 +445,7 @@ def open_media(path: Path, frames: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS
     opener; plugins extend it through the ``forensic_open_media`` hook.
     """
     path = Path(path)
+    check_regular_file(path)
     suffix = path.suffix.lower()
     if suffix in VIDEO_SUFFIXES:
         return load_video_frames(path, frames, max_pixels)

@@ -1,15 +1,9 @@
-"""Plugin discovery and the component registry.
+"""The component registry: plugins, their components, and a typed facade over the pipeline-level hooks.
 
-Discovery is an explicit call that iterates ``importlib.metadata`` entry points itself, one plugin at a time, so
-that a plugin that fails to import or to register is unregistered and *reported* (distribution, version, one-line
-reason) while every other plugin keeps working. pluggy's ``load_setuptools_entrypoints`` would abort on the first
-broken plugin and leave half-registered state behind.
-
-Environment switches (in the style of pytest and llm):
-
-* ``FORENSIC_PLUGINS=a,b``: load only these plugins (distribution or entry-point names; empty loads none);
-* ``FORENSIC_DISABLE_PLUGINS=a,b``: skip these;
-* ``FORENSIC_RAISE_PLUGIN_ERRORS=1``: re-raise plugin errors with their traceback (debugging).
+Finding and importing installed plugins is :mod:`forensic_core.discovery`'s job; this module holds what they
+registered. A plugin that fails to register (an exception of any kind from a registration hook, a component
+spec of the wrong type, a hook name that no hookspec declares) is unregistered and recorded with a one-line
+reason, and every other plugin keeps working.
 """
 
 from __future__ import annotations
@@ -22,26 +16,45 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pluggy
 
 from forensic_core import hookspecs
 from forensic_core.components import ComponentKind, ComponentSpec, RegisteredComponent
-from forensic_core.errors import AmbiguousComponentError, PluginLoadError, UnknownComponentError
+from forensic_core.discovery import (
+    CORE_PLUGIN,
+    ENTRY_POINT_GROUP,
+    ENV_DISABLE,
+    ENV_ONLY,
+    ENV_RAISE,
+    is_true,
+    normalize_name,
+    one_line,
+)
+from forensic_core.errors import AmbiguousComponentError, UnknownComponentError
 
 if TYPE_CHECKING:
     import click
 
+    from forensic_core.engine.base import InputContext
+    from forensic_core.journal import StoredReport
     from forensic_core.pipeline import Pipeline
     from forensic_core.report import InputResult, Report
     from forensic_core.results import MediaItem
 
-ENTRY_POINT_GROUP = "forensic.plugins"
-ENV_ONLY = "FORENSIC_PLUGINS"
-ENV_DISABLE = "FORENSIC_DISABLE_PLUGINS"
-ENV_RAISE = "FORENSIC_RAISE_PLUGIN_ERRORS"
-CORE_PLUGIN = "forensic-core"
+__all__ = [
+    "CORE_PLUGIN",
+    "ENTRY_POINT_GROUP",
+    "ENV_DISABLE",
+    "ENV_ONLY",
+    "ENV_RAISE",
+    "PluginInfo",
+    "Registry",
+    "get_registry",
+    "normalize_name",
+    "use_registry",
+]
 
 REGISTRATION_HOOKS: Mapping[ComponentKind, str] = {
     ComponentKind.DETECTOR: "forensic_register_detectors",
@@ -52,27 +65,12 @@ REGISTRATION_HOOKS: Mapping[ComponentKind, str] = {
     ComponentKind.ENGINE: "forensic_register_engines",
     ComponentKind.DATASET: "forensic_register_datasets",
 }
-
-
-def normalize_name(name: str) -> str:
-    """PEP 503 normalisation so ``forensic_kfd``, ``Forensic-KFD`` and ``forensic-kfd`` match."""
-    return name.strip().lower().replace("_", "-").replace(".", "-")
-
-
-def _env_list(env: Mapping[str, str], key: str) -> set[str] | None:
-    if key not in env:
-        return None
-    return {normalize_name(part) for part in env[key].split(",") if part.strip()}
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {text}" if not isinstance(exc, PluginLoadError) else text
+_HOOK_NAMES = frozenset(name for name in dir(hookspecs) if name.startswith("forensic_"))
 
 
 @dataclass
 class PluginInfo:
-    """What ``forensic plugins`` shows about one plugin."""
+    """What ``forensic plugins`` shows about one plugin (one entry point of a distribution)."""
 
     name: str
     version: str
@@ -114,83 +112,116 @@ class Registry:
         group: str = ENTRY_POINT_GROUP,
         env: Mapping[str, str] | None = None,
         builtins: bool = True,
+        raise_errors: bool | None = None,
+        stderr: TextIO | None = None,
     ) -> Registry:
-        """Load the core's built-in plugin and every installed plugin of ``group``, isolating failures."""
-        env = os.environ if env is None else env
-        registry = cls(raise_errors=env.get(ENV_RAISE, "") not in ("", "0", "false", "no"))
-        if builtins:
-            from forensic_core import builtin
+        """Load the core's built-in plugin and every installed plugin of ``group``, isolating failures.
 
-            registry.register(builtin, CORE_PLUGIN, _dist_version(CORE_PLUGIN), entry_point="(built-in)")
-        only, disabled = _env_list(env, ENV_ONLY), _env_list(env, ENV_DISABLE)
-        for entry_point in _entry_points(group):
-            dist_name = entry_point.dist.name if entry_point.dist else entry_point.name
-            version = entry_point.dist.version if entry_point.dist else "unknown"
-            names = {normalize_name(dist_name), normalize_name(entry_point.name)}
-            if normalize_name(dist_name) in registry.plugins:
-                continue
-            label = f"{entry_point.name} = {entry_point.value}"
-            if (only is not None and not names & only) or (disabled and names & disabled):
-                registry.plugins[normalize_name(dist_name)] = PluginInfo(
-                    dist_name, version, label, status="disabled", error="disabled by environment"
-                )
-                continue
-            registry.load_entry_point(entry_point, dist_name, version)
-        return registry
+        ``raise_errors`` (``--debug``) re-raises plugin errors; None reads ``FORENSIC_RAISE_PLUGIN_ERRORS``.
+        See :mod:`forensic_core.discovery` for the environment switches.
+        """
+        from forensic_core.discovery import discover
+
+        env = os.environ if env is None else env
+        registry = cls(raise_errors=is_true(env.get(ENV_RAISE)) if raise_errors is None else raise_errors)
+        return discover(registry, group=group, env=env, builtins=builtins, stderr=stderr)
 
     def load_entry_point(self, entry_point: metadata.EntryPoint, dist_name: str, version: str) -> PluginInfo:
         """Import one entry point and register it; a failure is recorded, not raised (unless debugging)."""
-        label = f"{entry_point.name} = {entry_point.value}"
-        try:
-            plugin = entry_point.load()
-        except Exception as exc:
-            if self.raise_errors:
-                raise
-            info = PluginInfo(dist_name, version, label, status="failed", error=f"import failed: {_one_line(exc)}")
-            self.plugins[normalize_name(dist_name)] = info
-            return info
-        return self.register(plugin, dist_name, version, entry_point=label)
+        from forensic_core.discovery import load_entry_point
 
-    def register(self, plugin: object, name: str, version: str = "0", *, entry_point: str = "") -> PluginInfo:
-        """Register a plugin object and collect its components; on error unregister it and record why."""
-        key = normalize_name(name)
+        return load_entry_point(self, entry_point, dist_name, version)
+
+    def record_disabled(self, key: str, name: str, version: str, entry_point: str) -> PluginInfo:
+        """Note a plugin the environment switched off (listed by ``forensic plugins``, never imported)."""
+        info = PluginInfo(name, version, entry_point, status="disabled", error="disabled by environment")
+        self.plugins[key] = info
+        return info
+
+    def record_failure(
+        self, key: str, name: str, version: str, entry_point: str, stage: str, exc: BaseException
+    ) -> PluginInfo:
+        """Note a plugin that failed at ``stage`` ("import", "registration") with a one-line reason."""
+        info = PluginInfo(name, version, entry_point, status="failed", error=f"{stage} failed: {one_line(exc)}")
+        self.plugins[key] = info
+        return info
+
+    def register(
+        self, plugin: object, name: str, version: str = "0", *, entry_point: str = "", key: str | None = None
+    ) -> PluginInfo:
+        """Register a plugin object and collect its components; on error unregister it and record why.
+
+        ``name`` is the distribution (what ``dist:component`` and ``requires:`` name); ``key`` identifies this
+        entry point among the distribution's (default: the normalised ``name``). Any exception but
+        ``KeyboardInterrupt`` from the plugin's registration hooks fails this plugin only.
+        """
+        key = key or normalize_name(name)
+        try:
+            self.pm.register(plugin, name=key)
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
+            if self.raise_errors:
+                raise
+            return self.record_failure(key, name, version, entry_point, "registration", exc)
+        try:
+            self._check_hooks(plugin, key)
+            collected = self._collect(key, name, version)
+        except KeyboardInterrupt:
+            self.pm.unregister(name=key)
+            raise
+        except BaseException as exc:
+            self.pm.unregister(name=key)
+            if self.raise_errors:
+                raise
+            return self.record_failure(key, name, version, entry_point, "registration", exc)
         info = PluginInfo(name, version, entry_point)
-        try:
-            self.pm.register(plugin, name=name)
-        except Exception as exc:
-            if self.raise_errors:
-                raise
-            info.status, info.error = "failed", f"registration failed: {_one_line(exc)}"
-            self.plugins[key] = info
-            return info
-        collected: list[RegisteredComponent] = []
-        try:
-            for kind, hook_name in REGISTRATION_HOOKS.items():
-                for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
-                    if impl.plugin_name != name:
-                        continue
-                    specs = impl.function() or []
-                    for spec in specs:
-                        if not isinstance(spec, ComponentSpec):
-                            raise TypeError(f"{hook_name} returned {type(spec).__name__}, not ComponentSpec")
-                        collected.append(RegisteredComponent(kind, spec, name, version))
-            seen: set[tuple[ComponentKind, str]] = set()
-            for component in collected:
-                if (component.kind, component.name) in seen:
-                    raise ValueError(f"registers {component.kind.value} {component.name!r} twice")
-                seen.add((component.kind, component.name))
-        except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.pm.unregister(name=name)
-            info.status, info.error = "failed", f"registration failed: {_one_line(exc)}"
-            self.plugins[key] = info
-            return info
         for component in collected:
             self._components[component.kind].append(component)
             info.components.setdefault(component.kind.value, []).append(component.name)
         self.plugins[key] = info
         return info
+
+    def _check_hooks(self, plugin: object, key: str) -> None:
+        """A misspelled hook is a load failure, not a silently empty plugin (``pm.check_pending``).
+
+        Also refused: a function named like a hook but not marked with ``@hookimpl``, which pluggy ignores.
+        """
+        for hook_name in dir(self.pm.hook):
+            if hook_name.startswith("_"):
+                continue
+            caller = getattr(self.pm.hook, hook_name)
+            if caller.has_spec():
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.plugin_name == key and not impl.optionalhook:
+                    close = difflib.get_close_matches(hook_name, sorted(_HOOK_NAMES), n=1, cutoff=0.6)
+                    hint = f"; did you mean {close[0]!r}?" if close else ""
+                    raise pluggy.PluginValidationError(plugin, f"unknown hook {hook_name!r}{hint}")
+        for hook_name in sorted(_HOOK_NAMES):
+            candidate = getattr(plugin, hook_name, None)
+            if callable(candidate) and not any(
+                impl.plugin_name == key for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+            ):
+                raise pluggy.PluginValidationError(plugin, f"{hook_name} is not marked with @hookimpl")
+        self.pm.check_pending()
+
+    def _collect(self, key: str, name: str, version: str) -> list[RegisteredComponent]:
+        collected: list[RegisteredComponent] = []
+        for kind, hook_name in REGISTRATION_HOOKS.items():
+            for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+                if impl.plugin_name != key:
+                    continue
+                for spec in impl.function() or []:
+                    if not isinstance(spec, ComponentSpec):
+                        raise TypeError(f"{hook_name} returned {type(spec).__name__}, not ComponentSpec")
+                    collected.append(RegisteredComponent(kind, spec, name, version))
+        seen: set[tuple[ComponentKind, str]] = set()
+        for component in collected:
+            if (component.kind, component.name) in seen:
+                raise ValueError(f"registers {component.kind.value} {component.name!r} twice")
+            seen.add((component.kind, component.name))
+        return collected
 
     # queries
 
@@ -259,44 +290,97 @@ class Registry:
     def add_commands(self, cli: click.Group) -> None:
         self._call_isolated("forensic_add_commands", cli=cli)
 
+    def media_suffixes(self) -> frozenset[str]:
+        """Suffixes (lower case, with the dot) that installed ``forensic_open_media`` implementations read.
+
+        Folder walks include these besides the core's image and video types. A plugin whose hook raises or
+        returns something other than suffix strings is marked failed and its answer ignored.
+        """
+        found: set[str] = set()
+        for key, answer in self._call_isolated("forensic_media_suffixes"):
+            try:
+                found |= _suffixes(answer)
+            except ValueError as exc:
+                self._mark_failed(key, "forensic_media_suffixes", exc)
+        return frozenset(found)
+
     def open_media(self, path: Path, frames: int, max_pixels: int) -> Sequence[MediaItem]:
+        """Open one input through the plugins' openers, then the core's; non-regular files are never opened."""
+        from forensic_core.media import check_regular_file
+
+        check_regular_file(path)
         return self.pm.hook.forensic_open_media(path=path, frames=frames, max_pixels=max_pixels)
 
     def configure(self, pipeline: Pipeline) -> None:
         self.pm.hook.forensic_configure(pipeline=pipeline)
 
-    def analyze_input(self, source: str, analyze: Callable[[], InputResult]) -> InputResult:
-        return self.pm.hook.forensic_analyze_input(source=source, analyze=analyze)
+    def analyze_input(self, source: str, analyze: Callable[[], InputResult], context: InputContext) -> InputResult:
+        return self.pm.hook.forensic_analyze_input(source=source, analyze=analyze, context=context)
 
-    def render_report(self, report: Report, outdir: Path) -> list[Path]:
+    def render_report(self, report: StoredReport, outdir: Path) -> tuple[list[Path], list[str]]:
+        """Call every renderer on its own: one that raises is named in the returned problems (one line each)
+        and the others, the core's HTML included, still run. Returns (files written, problems)."""
         written: list[Path] = []
-        for paths in self.pm.hook.forensic_render_report(report=report, outdir=outdir):
-            written.extend(paths or [])
-        return written
-
-    def _call_isolated(self, hook_name: str, **kwargs: Any) -> None:
-        """Call each plugin's implementation separately so one broken plugin cannot break the CLI."""
-        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+        problems: list[str] = []
+        for impl in reversed(self.pm.hook.forensic_render_report.get_hookimpls()):
             try:
-                impl.function(**kwargs)
-            except Exception as exc:
+                paths = impl.function(report=report, outdir=outdir)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
                 if self.raise_errors:
                     raise
-                info = self.plugins.get(normalize_name(impl.plugin_name))
-                if info is not None:
-                    info.error = f"{hook_name} failed: {_one_line(exc)}"
-                    info.status = "failed"
+                problems.append(f"report renderer of {impl.plugin_name} failed: {one_line(exc)}")
+                continue
+            written.extend(Path(p) for p in paths or [])
+        return written, problems
+
+    def _call_isolated(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call each plugin's implementation separately so one broken plugin cannot break the CLI.
+
+        Returns ``(plugin key, answer)`` for the implementations that did not raise; one that raised anything
+        but ``KeyboardInterrupt`` is marked failed with the hook's name and the reason.
+        """
+        answers: list[tuple[str, Any]] = []
+        for impl in getattr(self.pm.hook, hook_name).get_hookimpls():
+            try:
+                answers.append((impl.plugin_name, impl.function(**kwargs)))
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                if self.raise_errors:
+                    raise
+                self._mark_failed(impl.plugin_name, hook_name, exc)
+        return answers
+
+    def _mark_failed(self, key: str, hook_name: str, exc: BaseException) -> None:
+        info = self.plugins.get(key)
+        if info is not None:
+            info.error = f"{hook_name} failed: {one_line(exc)}"
+            info.status = "failed"
+
+    def distribution(self, name: str) -> list[PluginInfo]:
+        """Every entry point recorded for distribution ``name`` (any spelling), first one first."""
+        key = normalize_name(name)
+        return [info for plugin_key, info in self.plugins.items() if plugin_key.split(":", 1)[0] == key]
 
 
-def _entry_points(group: str) -> list[metadata.EntryPoint]:
-    found = metadata.entry_points(group=group)
-    unique: dict[tuple[str, str], metadata.EntryPoint] = {}
-    for entry_point in sorted(found, key=lambda ep: (ep.dist.name if ep.dist else "", ep.name)):
-        unique.setdefault((entry_point.dist.name if entry_point.dist else "", entry_point.value), entry_point)
-    return list(unique.values())
+def _suffixes(answer: Any) -> set[str]:
+    """Normalise a ``forensic_media_suffixes`` answer: ``"NPY"``, ``".npy"`` -> ``".npy"``."""
+    if answer is None:
+        return set()
+    if isinstance(answer, str) or not isinstance(answer, (list, tuple, set, frozenset)):
+        raise ValueError(f"returned {type(answer).__name__}, not a list of suffixes")
+    out: set[str] = set()
+    for suffix in answer:
+        if not isinstance(suffix, str) or not suffix.strip(".") or any(c in suffix for c in "/\\ \0"):
+            raise ValueError(f"invalid suffix {str(suffix)[:20]!r}; expected e.g. '.npy'")
+        out.add("." + suffix.lower().lstrip("."))
+    return out
 
 
-def _dist_version(name: str) -> str:
+def dist_version(name: str) -> str:
+    """The installed version of distribution ``name`` (the core's own version when running from a checkout)."""
     try:
         return metadata.version(name)
     except metadata.PackageNotFoundError:

@@ -12,6 +12,7 @@ from forensic_core.cli.base import KIND_CHOICES, cli
 from forensic_core.components import ComponentKind
 from forensic_core.errors import ForensicError
 from forensic_core.registry import get_registry
+from forensic_core.terminal import printable
 
 
 @cli.command()
@@ -27,6 +28,7 @@ def plugins(as_json: bool) -> None:
     """
     registry = get_registry()
     infos = list(registry.plugins.values())
+    keys = list(registry.plugins)
     duplicates = registry.duplicates()
     if as_json:
         payload = {
@@ -37,17 +39,22 @@ def plugins(as_json: bool) -> None:
         }
         click.echo(json.dumps(payload, indent=2))
         return
-    for info in infos:
-        mark = {"loaded": "ok", "failed": "FAILED", "disabled": "disabled"}[info.status]
-        click.echo(f"{info.name} {info.version} [{mark}]")
+    for key, info in zip(keys, infos, strict=True):
+        mark = {"loaded": "ok", "failed": "FAILED", "disabled": "disabled"}.get(info.status, info.status)
+        click.echo(printable(f"{info.name} {info.version} [{mark}]"))
+        if info.entry_point and ":" in key:
+            click.echo(printable(f"    entry point: {info.entry_point}"))
         for kind, names in info.components.items():
-            click.echo(f"    {kind}: {', '.join(names)}")
+            click.echo(printable(f"    {kind}: {', '.join(names)}"))
         if info.error:
-            click.echo(f"    error: {info.error}")
+            click.echo(printable(f"    error: {info.error}"))
     for (kind, name), owners in duplicates.items():
         choices = " or ".join(f"'{owner}:{name}'" for owner in owners)
         click.echo(
-            f"conflict: {kind.value} {name!r} is registered by {' and '.join(owners)}; pipelines must write {choices}"
+            printable(
+                f"conflict: {kind.value} {name!r} is registered by {' and '.join(owners)}; "
+                f"pipelines must write {choices}"
+            )
         )
 
 
@@ -84,15 +91,17 @@ def components(name: str | None, kind: str | None, as_json: bool) -> None:
                     )
                 )
                 continue
-            click.echo(f"{component.kind.value} {component.name} ({component.plugin} {component.version})")
-            click.echo(f"  {component.spec.summary}")
+            click.echo(printable(f"{component.kind.value} {component.name} ({component.plugin} {component.version})"))
+            click.echo(printable(f"  {component.spec.summary}"))
             if component.spec.requires:
-                click.echo(f"  requires: {component.spec.requires}")
+                click.echo(printable(f"  requires: {component.spec.requires}"))
             click.echo(f"  runs on: {component.spec.scope}")
             click.echo("  settings:")
             for field_name, field in component.spec.settings.model_fields.items():
                 default = field.get_default(call_default_factory=True)
-                click.echo(f"    {field_name} (default {json.dumps(default, default=str)}): {field.description}")
+                click.echo(
+                    printable(f"    {field_name} (default {json.dumps(default, default=str)}): {field.description}")
+                )
         return
     if as_json:
         click.echo(
@@ -114,13 +123,10 @@ def components(name: str | None, kind: str | None, as_json: bool) -> None:
             )
         )
         return
-    widths = [
-        max((len(text) for text in column), default=0) + 2
-        for column in ([c.kind.value for c in selected], [c.name for c in selected], [c.plugin for c in selected])
-    ]
-    for component in selected:
-        kind, name, plugin = component.kind.value, component.name, component.plugin
-        click.echo(f"{kind:<{widths[0]}}{name:<{widths[1]}}{plugin:<{widths[2]}}{component.spec.summary}")
+    rows = [(c.kind.value, c.name, printable(c.plugin), printable(c.spec.summary)) for c in selected]
+    widths = [max((len(row[column]) for row in rows), default=0) + 2 for column in range(3)]
+    for kind, name, plugin, summary in rows:
+        click.echo(f"{kind:<{widths[0]}}{name:<{widths[1]}}{plugin:<{widths[2]}}{summary}")
 
 
 @cli.command()
@@ -148,7 +154,7 @@ def validate(pipeline: Path) -> None:
     from forensic_core.config import load_pipeline
 
     loaded = load_pipeline(pipeline, get_registry())
-    click.echo(f"{pipeline}: ok ({', '.join(_describe_pipeline(loaded)) or 'no components'})")
+    click.echo(printable(f"{pipeline}: ok ({', '.join(_describe_pipeline(loaded)) or 'no components'})"))
 
 
 def _describe_pipeline(pipeline: Any) -> list[str]:

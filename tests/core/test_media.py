@@ -5,12 +5,14 @@ Every fixture is generated in ``tmp_path`` at test time (no binary files in the 
 
 from __future__ import annotations
 
+import os
 import struct
 import subprocess
 import sys
 import warnings
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -316,7 +318,7 @@ def test_truncated_file_is_an_input_error(tmp_path: Path, suffix: str) -> None:
 
 def test_missing_image_is_an_input_error(tmp_path: Path) -> None:
     path = tmp_path / "absent.png"
-    with pytest.raises(InputError, match="No such file or directory") as caught:
+    with pytest.raises(InputError, match="no such file or directory") as caught:
         open_media(path)
     assert str(path) in str(caught.value)
 
@@ -539,3 +541,149 @@ def test_importing_the_module_loads_neither_opencv_nor_torch() -> None:
     code = "import sys, forensic_core.media; print(sorted({'cv2', 'torch'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# Non-regular inputs: never opened, refused with a reason.
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "evidence.png"
+    os.mkfifo(path)
+    return path
+
+
+def test_a_fifo_named_on_the_command_line_is_refused_and_the_batch_goes_on(tmp_path: Path, fifo: Path) -> None:
+    image = _touch(tmp_path / "a.png")
+    found = list(iter_input_paths([fifo, image]))
+    assert found == [
+        InputProblem(str(fifo), "not a regular file but a named pipe (FIFO); refused without opening it"),
+        image,
+    ]
+
+
+def test_a_fifo_inside_a_folder_is_refused_and_other_special_files_are_skipped(tmp_path: Path) -> None:
+    import socket
+
+    root = tmp_path / "batch"
+    image = _touch(root / "a.png")
+    os.mkfifo(root / "b.jpg")
+    os.mkfifo(root / "pipe-without-media-suffix")
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(root / "c.png"))
+        found = list(iter_input_paths([root]))
+    assert found == [
+        image,
+        InputProblem(str(root / "b.jpg"), "not a regular file but a named pipe (FIFO); refused without opening it"),
+        InputProblem(str(root / "c.png"), "not a regular file but a socket; refused without opening it"),
+    ]
+
+
+def test_a_symlink_to_a_fifo_is_refused(tmp_path: Path, fifo: Path) -> None:
+    link = tmp_path / "link.png"
+    link.symlink_to(fifo)
+    [problem] = iter_input_paths([tmp_path / "link.png"])
+    assert isinstance(problem, InputProblem) and "named pipe" in problem.reason
+
+
+@pytest.mark.parametrize("opener", ["open_media", "load_image", "load_video_frames", "registry"])
+def test_openers_refuse_a_fifo_without_blocking(fifo: Path, opener: str, forensic_registry: object) -> None:
+    # Opening a FIFO for reading blocks until a writer appears: if any opener opened it, this test would hang.
+    calls = {
+        "open_media": lambda: open_media(fifo),
+        "load_image": lambda: load_image(fifo),
+        "load_video_frames": lambda: load_video_frames(fifo, 2, DEFAULT_MAX_PIXELS),
+        "registry": lambda: forensic_registry.open_media(fifo, 2, DEFAULT_MAX_PIXELS),  # type: ignore[attr-defined]
+    }
+    with pytest.raises(InputError) as caught:
+        calls[opener]()
+    assert str(caught.value) == f"{fifo}: not a regular file but a named pipe (FIFO); refused without opening it"
+
+
+def test_plugin_openers_are_not_asked_about_a_fifo(fifo: Path, forensic_registry: Any, register_plugin: Any) -> None:
+    from forensic_core import hookimpl
+
+    asked: list[Path] = []
+
+    class Opener:
+        @hookimpl
+        def forensic_open_media(self, path: Path, frames: int, max_pixels: int) -> None:
+            asked.append(path)
+
+    register_plugin(Opener(), "opener")
+    with pytest.raises(InputError, match="named pipe"):
+        forensic_registry.open_media(fifo, 2, DEFAULT_MAX_PIXELS)
+    assert asked == []
+
+
+def test_a_character_device_is_refused_without_opening_it() -> None:
+    device = Path("/dev/null")
+    if not device.exists():
+        pytest.skip("no /dev/null here")
+    [problem] = iter_input_paths([device])
+    assert problem == InputProblem("/dev/null", "not a regular file but a character device; refused without opening it")
+    with pytest.raises(InputError, match="character device"):
+        open_media(device)
+
+
+def test_a_fifo_swapped_in_after_the_check_is_refused_on_the_descriptor(
+    fifo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from forensic_core import media
+
+    monkeypatch.setattr(media, "check_regular_file", lambda path: None)
+    with pytest.raises(InputError, match="named pipe"):
+        media.load_image(fifo)
+
+
+# Plugin suffixes and exclusions in folder walks.
+
+
+def test_folder_walks_include_the_suffixes_plugins_declare(tmp_path: Path) -> None:
+    root = tmp_path / "batch"
+    image, array, scan = _touch(root / "a.png"), _touch(root / "b.NPY"), _touch(root / "c.dcm")
+    _touch(root / "d.txt")
+    assert list(iter_input_paths([root])) == [image]
+    assert list(iter_input_paths([root], extra_suffixes=["npy", ".DCM"])) == [image, array, scan]
+
+
+def test_excluded_folders_are_never_walked_into(tmp_path: Path) -> None:
+    root = tmp_path / "photos"
+    image = _touch(root / "a.png")
+    _touch(root / "out" / "heatmaps" / "a_ela.png")
+    _touch(root / "other" / "out" / "kept.png")
+    (root / "link-to-out").symlink_to(root / "out", target_is_directory=True)
+    found = list(iter_input_paths([root], exclude=[tmp_path / "photos" / "." / "out"]))
+    assert found == [image, root / "other" / "out" / "kept.png"]
+    assert list(iter_input_paths([root / "out" / "heatmaps"], exclude=[root / "out"])) == [
+        InputProblem(str(root / "out" / "heatmaps"), "is the run's output folder; not analysed")
+    ]
+
+
+def test_media_suffixes_of_installed_openers(forensic_registry: Any, register_plugin: Any) -> None:
+    from forensic_core import hookimpl
+
+    class Numpy:
+        @hookimpl
+        def forensic_media_suffixes(self) -> list[str]:
+            return [".npy", "NPZ"]
+
+    class Broken:
+        @hookimpl
+        def forensic_media_suffixes(self) -> list[str]:
+            raise SystemExit("no")
+
+    class Wrong:
+        @hookimpl
+        def forensic_media_suffixes(self) -> str:
+            return ".raw"
+
+    for plugin, name in ((Numpy(), "numpy-opener"), (Broken(), "broken-opener"), (Wrong(), "wrong-opener")):
+        assert register_plugin(plugin, name).status == "loaded"
+    assert forensic_registry.media_suffixes() == frozenset({".npy", ".npz"})
+    plugins = forensic_registry.plugins
+    assert plugins["broken-opener"].error == "forensic_media_suffixes failed: SystemExit: no"
+    assert (
+        plugins["wrong-opener"].error
+        == "forensic_media_suffixes failed: ValueError: returned str, not a list of suffixes"
+    )
