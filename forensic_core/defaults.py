@@ -17,7 +17,7 @@ PREFERENCES: dict[str, tuple[ComponentKind, tuple[str, ...], bool]] = {
     "faces": (ComponentKind.FACE_DETECTOR, ("haar", "lbp"), False),
     "detectors": (ComponentKind.DETECTOR, ("classic",), True),
     "localizers": (ComponentKind.LOCALIZER, ("dq", "ghost"), True),
-    "dialog": (ComponentKind.DIALOG, ("evidence",), False),
+    "dialog": (ComponentKind.DIALOG, ("grounded",), False),
 }
 
 

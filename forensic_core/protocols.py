@@ -7,7 +7,7 @@ image, or all sampled frames of a video) so that model-based components can batc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -57,9 +57,19 @@ class Explainer(Protocol):
 
 @runtime_checkable
 class DialogBackend(Protocol):
-    """Findings + conversation so far -> the assistant's next message."""
+    """Messages in, streamed text out: the assistant's next answer about one input's findings.
 
-    def reply(self, findings: Findings, conversation: Sequence[Message]) -> Message: ...
+    ``conversation`` starts with a system message that states the evidence as numbered citations (so a text-only
+    language model needs nothing else), then the turns so far, and ends with the user's question. ``findings`` is
+    the same evidence as data, for backends that answer from it directly or turn it into embeddings.
+    ``reply`` returns the answer's text in chunks (an iterator of strings, streamed as they are generated); a
+    single :class:`Message` is accepted too. ``accepts_embeddings`` is true when the backend feeds the findings to
+    its model as embeddings (forgery prompt tokens) besides the text.
+    """
+
+    accepts_embeddings: bool
+
+    def reply(self, findings: Findings, conversation: Sequence[Message]) -> Iterable[str] | Message: ...
 
 
 @runtime_checkable

@@ -73,8 +73,16 @@ class RegionRecord(_Record):
 
 
 class MessageRecord(_Record):
+    """One dialog turn in the report; an answer lists the evidence it cites and the analysis run for it."""
+
     role: str
     content: str
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="citations: each has 'component' and 'text', plus 'value', 'region', 'block' where they apply",
+    )
+    actions: list[str] = Field(default_factory=list, description="follow-up analysis run to answer, in words")
+    backend: str | None = Field(None, description="the dialog backend that wrote this answer")
 
 
 class ComponentFailure(_Record):

@@ -181,14 +181,25 @@ class Explanation:
 
 @dataclass(frozen=True)
 class Message:
-    """One turn of a dialog."""
+    """One turn of a dialog.
+
+    Assistant turns may carry what backs them: ``evidence`` (citations, each a JSON-like dict with at least
+    ``component`` and ``text``, plus ``value``, ``region``, ``block`` where they apply), ``actions`` (the extra
+    analysis run to answer, in words) and ``backend`` (the dialog backend that wrote the text).
+    """
 
     role: str
     content: str
+    evidence: tuple[Mapping[str, Any], ...] = ()
+    actions: tuple[str, ...] = ()
+    backend: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ("user", "assistant", "system"):
             raise ValueError(f"Message.role must be user, assistant or system, not {self.role!r}")
+        for citation in self.evidence:
+            if not isinstance(citation.get("component"), str) or not isinstance(citation.get("text"), str):
+                raise ValueError(f"Message.evidence entries need a 'component' and a 'text', got {citation!r}")
 
 
 @dataclass(frozen=True)
@@ -203,7 +214,12 @@ class RegionScore:
 
 @dataclass(frozen=True)
 class Findings:
-    """Everything a dialog backend may reason over for one input (JSON-like, no arrays needed)."""
+    """Everything a dialog backend may reason over for one input.
+
+    ``image`` is the analysed frame (H x W x 3 uint8) for backends that look at pixels themselves (forgery
+    prompt embeddings); ``observations`` are citations produced by follow-up analysis during the dialog
+    (zoomed re-runs, per-region scores, explainer blocks), in the same dict form as :attr:`Message.evidence`.
+    """
 
     source: str
     detections: Mapping[str, Detection]
@@ -211,3 +227,5 @@ class Findings:
     faces: Sequence[Face] = ()
     regions: Sequence[RegionScore] = ()
     explanations: Mapping[str, Explanation] = field(default_factory=dict)
+    image: np.ndarray | None = None
+    observations: Sequence[Mapping[str, Any]] = ()

@@ -204,15 +204,48 @@ class FaceDetectorContract(_ComponentContract):
 
 
 class DialogContract(_ComponentContract):
-    """Contract for dialog backends: an assistant message for a question about given findings."""
+    """Contract for dialog backends (:class:`forensic_core.protocols.DialogBackend`).
+
+    ``reply(findings, conversation)`` answers a conversation that starts with the session's evidence system
+    message and ends with the user's question: an iterable of text chunks (streamed) or one assistant
+    :class:`Message`, joined into non-empty text. ``accepts_embeddings`` is a bool. Driven by a
+    :class:`~forensic_core.dialog.DialogSession`, an answer is recorded with the evidence it cites (the verdict's
+    detection first) and the backend's name. Override the ``findings`` fixture to change what is asked about.
+    """
 
     @pytest.fixture
     def findings(self) -> Findings:
         return Findings(source="x.png", detections={"d": Detection.from_score(0.9)}, localizations={})
 
-    def test_reply_is_an_assistant_message(self, component: Any, findings: Findings) -> None:
-        reply = component.reply(findings, [Message("user", "Is this image a deepfake?")])
-        assert isinstance(reply, Message) and reply.role == "assistant" and reply.content.strip()
+    @staticmethod
+    def joined(reply: Any) -> str:
+        if isinstance(reply, Message):
+            assert reply.role == "assistant"
+            return reply.content
+        if isinstance(reply, str):
+            return reply
+        chunks = list(reply)
+        assert all(isinstance(chunk, str) for chunk in chunks), chunks
+        return "".join(chunks)
+
+    def test_reply_streams_a_non_empty_answer(self, component: Any, findings: Findings) -> None:
+        from forensic_core.dialog import cite_findings, evidence_prompt
+
+        conversation = [Message("system", evidence_prompt(cite_findings(findings))), Message("user", "Is it fake?")]
+        assert self.joined(component.reply(findings, conversation)).strip()
+
+    def test_declares_whether_it_accepts_embeddings(self, component: Any) -> None:
+        assert isinstance(getattr(component, "accepts_embeddings", None), bool)
+
+    def test_session_answer_cites_the_verdict(self, component: Any, findings: Findings) -> None:
+        from forensic_core.dialog import DialogSession
+
+        session = DialogSession(findings, component, backend_name="under-test")
+        answer = session.ask("Is this image a deepfake?")
+        assert answer.role == "assistant" and answer.content.strip() and answer.backend == "under-test"
+        first = next(iter(findings.detections))
+        assert answer.evidence and answer.evidence[0]["component"] == first
+        assert [m.role for m in session.history] == ["user", "assistant"]
 
 
 @pytest.fixture

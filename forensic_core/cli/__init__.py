@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from forensic_core.cli import info, run  # noqa: F401 - importing registers the commands on the group
+from forensic_core.cli import dialog, info, run  # noqa: F401 - importing registers the commands on the group
 from forensic_core.cli.base import ForensicGroup, cli
 from forensic_core.errors import ForensicError
 from forensic_core.registry import Registry, get_registry
