@@ -127,25 +127,147 @@ def pipeline_schema(registry: Registry) -> dict[str, Any]:
     return pipeline_model(registry).model_json_schema()
 
 
+MAX_PIPELINE_BYTES = 256 * 1024
+"""Largest pipeline file read. Real pipelines are a few hundred bytes; the limit bounds parsing time and memory."""
+MAX_YAML_DEPTH = 32
+"""Deepest nesting of mappings and sequences accepted (real pipelines nest four or five levels)."""
+MAX_YAML_NODES = 20_000
+"""Most YAML nodes a pipeline may expand to, every alias counted as a full copy of what it names.
+
+A 330-byte "billion laughs" file of nested aliases expands to billions of nodes; composing is cheap (aliases are
+shared), but anything that walks the value (validation, ``str()``, a requirement check) pays for every copy.
+"""
+MAX_PROBLEMS = 20
+_ECHO_MAX = 40
+
+
+def clip(value: Any, limit: int = _ECHO_MAX) -> str:
+    """``repr`` of a value from a pipeline file, cut to a short prefix: messages echo input, never all of it."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) <= limit:
+        return repr(text) if isinstance(value, str) else text
+    shown = repr(text[:limit]) if isinstance(value, str) else text[:limit]
+    return f"{shown}... ({len(text):,} characters)"
+
+
+class _Refused(Exception):
+    """A pipeline file over one of the loader's limits (turned into a one-line ConfigError)."""
+
+    def __init__(self, message: str, mark: Any = None) -> None:
+        super().__init__(message)
+        self.mark = mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``SafeLoader`` that refuses deep nesting, alias expansion past :data:`MAX_YAML_NODES` and duplicate keys.
+
+    Sizes are counted while composing, each node once, with an alias counted as the expanded size of the node it
+    names: the refusal comes after work proportional to the file, not to its expansion. An alias to a node that
+    is still being composed (``&a [*a]``) is refused as recursive.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._sizes: dict[int, int] = {}
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            node = super().compose_node(parent, index)
+            if id(node) not in self._sizes:
+                raise _Refused("recursive alias (an anchor used inside itself)", mark)
+            return node
+        mark = self.peek_event().start_mark
+        self._depth += 1
+        if self._depth > MAX_YAML_DEPTH:
+            raise _Refused(f"nested deeper than {MAX_YAML_DEPTH} levels", mark)
+        try:
+            node = super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+        if isinstance(node, yaml.SequenceNode):
+            size = 1 + sum(self._sizes[id(child)] for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            size = 1 + sum(self._sizes[id(key)] + self._sizes[id(value)] for key, value in node.value)
+        else:
+            size = 1
+        if size > MAX_YAML_NODES:
+            raise _Refused(f"expands to more than {MAX_YAML_NODES:,} values (nested aliases?)", mark)
+        self._sizes[id(node)] = size
+        return node
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, Any] = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge" or not isinstance(key_node, yaml.ScalarNode):
+                    continue
+                key = (key_node.tag, key_node.value)
+                if key in seen:
+                    first = seen[key].line + 1
+                    raise _Refused(f"duplicate key {clip(key_node.value)} (first at line {first})", key_node.start_mark)
+                seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_pipeline_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML pipeline file safely into a mapping (one-line errors for missing/invalid files)."""
+    """Read a YAML pipeline file safely into a mapping; every refusal is one :class:`ConfigError` line.
+
+    Bounded: only a regular file of at most :data:`MAX_PIPELINE_BYTES`, valid UTF-8, nested at most
+    :data:`MAX_YAML_DEPTH` levels, expanding to at most :data:`MAX_YAML_NODES` values, without duplicate keys
+    (YAML says the later one silently wins, which hides typos). Only plain data types are constructed.
+    """
     path = Path(path)
+    text = _read_text(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read pipeline file ({exc.strerror or exc})") from exc
-    try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader subclass: plain data types only
+    except _Refused as exc:
+        raise ConfigError(f"{path}: refused{_where(exc.mark)}: {exc}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from exc
+        raise ConfigError(f"{path}: invalid YAML{_where(mark)}: {_cut(problem)}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: refused: nested too deeply") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a pipeline file must be a mapping of keys (detectors:, localizers:, ...)")
     return data
+
+
+def _read_text(path: Path) -> str:
+    import os
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{path}: cannot read pipeline file (not a regular file)")
+        with open(path, "rb") as stream:
+            raw = stream.read(MAX_PIPELINE_BYTES + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read pipeline file ({exc.strerror or exc})") from exc
+    if len(raw) > MAX_PIPELINE_BYTES:
+        raise ConfigError(
+            f"{path}: refused: larger than {MAX_PIPELINE_BYTES // 1024} KiB (pipeline files are a few hundred bytes)"
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{raw[exc.start]:02x} at offset {exc.start}); save it as UTF-8"
+        ) from None
+
+
+def _where(mark: Any) -> str:
+    return f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def load_pipeline(source: str | Path | Mapping[str, Any], registry: Registry) -> Pipeline:
@@ -163,7 +285,10 @@ def load_pipeline(source: str | Path | Mapping[str, Any], registry: Registry) ->
     try:
         parsed = model.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(error, registry, model, singular) for error in exc.errors()]
+        errors = exc.errors()
+        problems = [_describe(error, registry, model, singular) for error in errors[:MAX_PROBLEMS]]
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(f"... and {len(errors) - MAX_PROBLEMS} more problems")
         raise ConfigError(
             f"{label}: {problems[0]}" + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""), problems
         ) from None
@@ -198,10 +323,15 @@ def check_requirements(requires: Any, registry: Registry, label: str = "<pipelin
         raise RequirementError(f"{label}: requires must be a list of requirement strings", ["requires: not a list"])
     problems: list[str] = []
     for index, text in enumerate(requires):
+        if not isinstance(text, str):
+            problems.append(
+                f"requires[{index}]: must be a requirement string like 'forensic-kfd>=0.1', not {type(text).__name__}"
+            )
+            continue
         try:
-            requirement = Requirement(str(text))
+            requirement = Requirement(text)
         except InvalidRequirement as exc:
-            problems.append(f"requires[{index}]: invalid requirement {text!r}: {exc}")
+            problems.append(f"requires[{index}]: invalid requirement {clip(text)}: {_cut(str(exc))}")
             continue
         infos = registry.distribution(requirement.name)
         broken = next((info for info in infos if info.status != "loaded"), None)
@@ -230,7 +360,7 @@ def _format_loc(loc: tuple[Any, ...], singular: set[str]) -> str:
                 continue
             parts[-1] = f"{parts[-1]}[{item}]" if parts else f"[{item}]"
         else:
-            text = str(item)
+            text = str(item) if len(str(item)) <= _ECHO_MAX else clip(str(item))
             if index == 0 and (text in singular or (text == "faces" and "face_detector" in singular)):
                 text = {v: k for k, v in SINGULAR_ALIASES.items()}[text]
             parts.append(text)
@@ -238,41 +368,46 @@ def _format_loc(loc: tuple[Any, ...], singular: set[str]) -> str:
 
 
 def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model that owns the last key of ``loc`` (for did-you-mean on unknown keys)."""
+    """The pydantic model that owns the last key of ``loc`` (for did-you-mean on unknown keys).
+
+    A role's entries are a union of one model per component; the tag in ``loc`` (the component name pydantic
+    puts after the index) selects the variant, so the hint lists the keys of the component the entry names.
+    """
+    import typing
+
     current: Any = model
     for item in loc[:-1]:
         if isinstance(item, int):
             continue
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            field_info = current.model_fields.get(item)
-            if field_info is not None:
-                current = _unwrap(field_info.annotation, None)
-                continue
-        current = _unwrap(current, item)
-        if current is None:
+        candidates = _models_in(current)
+        tagged = [
+            m
+            for m in candidates
+            if "name" in m.model_fields and item in typing.get_args(m.model_fields["name"].annotation)
+        ]
+        if tagged:
+            current = tagged[0]
+            continue
+        owner = next((m for m in candidates if item in m.model_fields), None)
+        if owner is None:
             return None
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+        current = owner.model_fields[item].annotation
+    models = _models_in(current)
+    return models[0] if len(models) == 1 else None
 
 
-def _unwrap(annotation: Any, tag: Any) -> Any:
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold: itself, or the members of its unions, lists, Annotated."""
     import typing
 
-    args = typing.get_args(annotation)
-    if not args:
-        return annotation
-    if tag is not None:
-        for arg in args:
-            found = _unwrap(arg, tag)
-            if isinstance(found, type) and issubclass(found, BaseModel) and "name" in found.model_fields:
-                literal_values = typing.get_args(found.model_fields["name"].annotation)
-                if tag in literal_values:
-                    return found
-        return None
-    for arg in args:
-        inner = _unwrap(arg, None)
-        if isinstance(inner, type) and issubclass(inner, BaseModel):
-            return inner
-    return args[0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    found: list[type[BaseModel]] = []
+    for arg in typing.get_args(annotation):
+        for inner in _models_in(arg):
+            if inner not in found:
+                found.append(inner)
+    return found
 
 
 def _describe(error: Mapping[str, Any], registry: Registry, model: type[BaseModel], singular: set[str]) -> str:
@@ -282,6 +417,8 @@ def _describe(error: Mapping[str, Any], registry: Registry, model: type[BaseMode
     if kind == "union_tag_invalid":
         role = next((item for item in loc if isinstance(item, str) and item in ROLES), None)
         tag = str(error.get("ctx", {}).get("tag", ""))
+        if role is not None and len(tag) > _ECHO_MAX:
+            return f"{path}: unknown {ROLES[role].value} {clip(tag)}"
         if role is not None:
             try:
                 registry.resolve(ROLES[role], tag)
@@ -292,7 +429,7 @@ def _describe(error: Mapping[str, Any], registry: Registry, model: type[BaseMode
     if kind == "extra_forbidden":
         owner = _model_at(model, loc)
         key = str(loc[-1])
-        message = f"{path}: unknown key {key!r}"
+        message = f"{path}: unknown key {clip(key)}"
         if owner is not None:
             close = difflib.get_close_matches(key, list(owner.model_fields), n=1, cutoff=0.6)
             if close:
