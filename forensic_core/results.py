@@ -3,6 +3,11 @@
 Components exchange frozen dataclasses holding numpy arrays. Each validates itself on construction, so a
 plugin bug (a score of 1.3, a NaN heatmap, a heatmap of the wrong size) is caught at the component boundary
 with a message naming the problem, instead of surfacing later as a broken report.
+
+The types that hold arrays (:class:`Face`, :class:`MediaItem`, :class:`Localization`, :class:`Explanation`) are
+``eq=False``: they compare and hash by identity. A generated ``__eq__`` would compare arrays, which raises
+("truth value of an array is ambiguous") as soon as two faces share a box, and which would be the wrong
+question anyway: two detections of the same box are still two faces.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class Box:
         return [self.x0, self.y0, self.x1, self.y1]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Face:
     """A detected face.
 
@@ -60,7 +65,7 @@ class Face:
     region_source: str = "box-geometry"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MediaItem:
     """One image handed to components: a still, a video frame, or a face crop of either.
 
@@ -143,7 +148,7 @@ class Detection:
         return cls(score=score, label="fake" if score >= threshold else "real", threshold=threshold, **kwargs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Localization:
     """Where the evidence is: ``heatmap`` is H x W float in [0, 1] at the item's resolution.
 
@@ -165,7 +170,7 @@ class Localization:
             _check_unit_map(f"Localization.layers[{key!r}]", layer)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Explanation:
     """Why a detector decided: named maps in [0, 1], figures, and an optional text."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forensic_core import Box, ComponentSpec, Detection, Explanation, Localization, MediaItem, Message
+from forensic_core import Box, ComponentSpec, Detection, Explanation, Face, Localization, MediaItem, Message
 
 
 @pytest.mark.parametrize("score", [-0.1, 1.01, float("nan"), float("inf")])
@@ -61,3 +61,54 @@ def test_box_and_message_and_spec_validation():
         ComponentSpec("ok", "x", factory="not-an-import-string")
     with pytest.raises(ValueError, match="scope"):
         ComponentSpec("ok", "x", factory="m:f", scope="everywhere")
+
+
+def _face() -> Face:
+    regions = {"mouth": np.array([[1.0, 1.0], [5.0, 1.0], [5.0, 5.0]])}
+    return Face(box=Box(0, 0, 8, 8), crop_box=Box(0, 0, 8, 8), landmarks=np.zeros((68, 2)), regions=regions)
+
+
+def test_types_holding_arrays_compare_by_identity():
+    first, second = _face(), _face()
+    faces = [first, second]
+    assert faces.index(second) == 1 and first != second and first == first
+    assert len({first, second}) == 2
+    image = np.zeros((4, 4, 3), np.uint8)
+    items = [MediaItem(image, "a.png"), MediaItem(image, "a.png")]
+    assert items.index(items[1]) == 1
+    maps = [Localization(heatmap=np.zeros((2, 2))), Localization(heatmap=np.zeros((2, 2)))]
+    assert maps.index(maps[1]) == 1
+    explanations = [Explanation(maps={"m": np.zeros((2, 2))}), Explanation(maps={"m": np.zeros((2, 2))})]
+    assert explanations.index(explanations[1]) == 1
+
+
+def test_two_faces_with_equal_boxes_are_analysed(forensic_cli, fake_registry, register_plugin, tmp_path):
+    import json
+
+    from PIL import Image
+
+    from forensic_core import hookimpl
+
+    class TwinFaces:
+        def detect_faces(self, image):
+            height, width = image.shape[:2]
+            box = Box(0, 0, width, height)
+            regions = {"mouth": np.array([[0.0, height / 2], [width, height / 2], [width, height]])}
+            return [Face(box=box, crop_box=box, regions=regions) for _ in range(2)]
+
+    class Twins:
+        @hookimpl
+        def forensic_register_face_detectors(self):
+            return [ComponentSpec("twin-faces", "the same face twice", factory=lambda s, ctx: TwinFaces())]
+
+    register_plugin(Twins(), "twins")
+    image = tmp_path / "twins.png"
+    Image.fromarray(np.full((16, 16, 3), 100, np.uint8)).save(image)
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text("face_detector: twin-faces\ndetectors: [face-brightness]\nlocalizers: [face-bright-map]\n")
+    out = tmp_path / "out"
+    result = forensic_cli("run", "-p", str(pipeline), str(image), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    [record] = json.loads((out / "report.json").read_text())["results"]
+    assert record["status"] == "ok" and len(record["faces"]) == 2
+    assert sorted({region["face_index"] for region in record["regions"]}) == [0, 1]
