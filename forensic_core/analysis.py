@@ -17,11 +17,10 @@ from typing import Any
 import numpy as np
 
 from forensic_core.artifacts import ArtifactWriter
-from forensic_core.components import ComponentKind
 from forensic_core.context import BuildContext
-from forensic_core.errors import ComponentError, ForensicError
+from forensic_core.errors import ComponentError
 from forensic_core.pipeline import ComponentEntry, Pipeline
-from forensic_core.protocols import Identified
+from forensic_core.pool import Built, ComponentPool, one_line
 from forensic_core.regions import region_scores
 from forensic_core.report import (
     ComponentFailure,
@@ -34,30 +33,6 @@ from forensic_core.report import (
     RegionRecord,
 )
 from forensic_core.results import Detection, Explanation, Face, Localization, MediaItem
-
-PROTOCOL_METHODS = {
-    ComponentKind.DETECTOR: "detect",
-    ComponentKind.LOCALIZER: "localize",
-    ComponentKind.EXPLAINER: "explain",
-    ComponentKind.DIALOG: "reply",
-    ComponentKind.FACE_DETECTOR: "detect_faces",
-}
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ForensicError):
-        return text or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
-
-
-@dataclass
-class Built:
-    """A built component and the time spent in it."""
-
-    entry: ComponentEntry
-    instance: Any
-    seconds: float = 0.0
 
 
 @dataclass
@@ -73,62 +48,66 @@ class FrameFindings:
 
 
 class Analyzer:
-    """Builds the pipeline's components once and analyses frames with them."""
+    """Analyses frames with a pipeline's components, taken from a :class:`ComponentPool`.
 
-    def __init__(self, pipeline: Pipeline, *, fail_fast: bool = False, save_npy: bool = False) -> None:
+    Without a pool of its own it makes one and closes it in :meth:`close`; given a pool (a server, a worker
+    that outlives runs), it leaves the pool open.
+    """
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        *,
+        fail_fast: bool = False,
+        save_npy: bool = False,
+        pool: ComponentPool | None = None,
+    ) -> None:
         self.pipeline = pipeline
         self.fail_fast = fail_fast
         self.save_npy = save_npy
-        self.context = BuildContext()
+        self.pool = pool or ComponentPool()
+        self._owns_pool = pool is None
         self.built: dict[tuple[str, str], Built] = {}
 
+    @property
+    def context(self) -> BuildContext:
+        return self.pool.context
+
     def build(self) -> None:
-        """Instantiate every component (lazy factories import heavy libraries here, once)."""
+        """Get every component from the pool (lazy factories import heavy libraries on first build)."""
         for entry in self.pipeline.entries():
-            spec = entry.component.spec
-            try:
-                instance = spec.resolve_factory()(entry.settings, self.context)
-            except ForensicError:
-                raise
-            except Exception as exc:
-                raise ComponentError(
-                    f"cannot build {entry.component.kind.value} {entry.name!r} "
-                    f"({entry.component.plugin} {entry.component.version}): {one_line(exc)}"
-                ) from exc
-            method = PROTOCOL_METHODS[entry.component.kind]
-            if not callable(getattr(instance, method, None)):
-                raise ComponentError(f"{entry.component.kind.value} {entry.name!r} has no {method}() method")
-            self.built[(entry.role, entry.label)] = Built(entry, instance)
+            self.built[(entry.role, entry.label)] = self.pool.get(entry)
 
     def close(self) -> None:
-        for built in self.built.values():
-            close = getattr(built.instance, "close", None)
-            if callable(close):
-                close()
-        self.context.close()
+        if self._owns_pool:
+            self.pool.close()
 
     def provenance(self) -> list[ComponentProvenance]:
-        records = []
-        for built in self.built.values():
-            instance = built.instance
-            records.append(
-                ComponentProvenance(
-                    role=built.entry.role,
-                    component=built.entry.label,
-                    plugin=built.entry.component.plugin,
-                    version=built.entry.component.version,
-                    settings=built.entry.settings.model_dump(mode="json"),
-                    weights=instance.weights_identity() if isinstance(instance, Identified) else None,
-                    seconds=round(built.seconds, 4),
-                )
+        return [
+            ComponentProvenance(
+                role=built.entry.role,
+                component=built.entry.label,
+                plugin=built.entry.component.plugin,
+                version=built.entry.component.version,
+                settings=built.entry.settings.model_dump(mode="json"),
+                weights=built.weights(),
+                seconds=round(built.seconds, 4),
             )
-        return records
+            for built in self.built.values()
+        ]
 
     def call(self, built: Built, findings: FrameFindings, timings: dict[str, float], fn: Callable[[], Any]) -> Any:
+        """Run one component call; any failure of the component (even ``SystemExit`` from a plugin) becomes that
+        component's failure for this input. Only Ctrl-C (``KeyboardInterrupt``) goes through."""
         start = time.perf_counter()
         try:
-            return fn()
-        except Exception as exc:
+            if built.lock is None:
+                return fn()
+            with built.lock:
+                return fn()
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:
             if self.fail_fast:
                 raise
             findings.failures.append(
@@ -218,7 +197,7 @@ class Analyzer:
                 continue
             for index, (explanation, target) in enumerate(zip(results, targets, strict=True)):
                 findings.explanations.setdefault(entry.label, explanation)
-                face_index = findings.faces.index(target.face) if target.face is not None else None
+                face_index = _face_index(findings.faces, target.face)
                 name = f"{prefix}{entry.label}" + (f"-face{face_index}" if face_index is not None else f"-{index}")
                 record.explanations.append(
                     ExplanationRecord(
@@ -236,6 +215,20 @@ class Analyzer:
         return findings
 
 
+def _face_index(faces: Sequence[Face], face: Face | None) -> int | None:
+    """Which face a crop was made for, by identity: two faces may have equal boxes (and arrays do not compare)."""
+    if face is None:
+        return None
+    return next(index for index, candidate in enumerate(faces) if candidate is face)
+
+
+def _revalidate(results: Sequence[Any]) -> None:
+    """Run the result types' own checks again where results are serialised: a plugin that changed a frozen
+    result after construction (``object.__setattr__``) fails here with the same clear message."""
+    for result in results:
+        result.__post_init__()
+
+
 def _crop(item: MediaItem, face: Face) -> MediaItem:
     box = face.crop_box.clip(item.width, item.height)
     image = np.ascontiguousarray(item.image[box.y0 : box.y1, box.x0 : box.x1])
@@ -248,6 +241,7 @@ def _checked_detect(built: Built, targets: Sequence[MediaItem]) -> list[Detectio
     results = list(built.instance.detect(targets))
     if len(results) != len(targets) or not all(isinstance(r, Detection) for r in results):
         raise ComponentError(f"detector {built.entry.label!r} returned {len(results)} results for {len(targets)} items")
+    _revalidate(results)
     return results
 
 
@@ -263,6 +257,7 @@ def _checked_localize(built: Built, targets: Sequence[MediaItem]) -> list[Locali
                 f"localizer {built.entry.label!r} returned a {result.heatmap.shape} heatmap for a "
                 f"{(target.height, target.width)} image"
             )
+    _revalidate(results)
     return results
 
 
@@ -272,6 +267,7 @@ def _checked_explain(built: Built, targets: Sequence[MediaItem], detector: Any, 
         raise ComponentError(
             f"explainer {built.entry.label!r} returned {len(results)} results for {len(targets)} items"
         )
+    _revalidate(results)
     return results
 
 

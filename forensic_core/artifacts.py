@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -21,15 +22,26 @@ def safe_stem(text: str, limit: int = 40) -> str:
 
 
 class ArtifactWriter:
-    """Writes one input's files into ``outdir/artifacts/<index>-<name>/`` and returns relative paths."""
+    """Writes one input's files into ``outdir/artifacts/<key>-<name>/`` and returns paths relative to ``outdir``.
 
-    def __init__(self, outdir: Path, index: int, source: str) -> None:
+    ``key`` is the input's stable id (or its position, for callers without one), so a resumed run never writes
+    into an earlier input's folder. Every file's sha256 is recorded in :attr:`hashes` (chain of custody). With
+    ``collect=True`` nothing touches the disk: the bytes are kept in :attr:`files` for a driver to write (a
+    worker on another machine).
+    """
+
+    def __init__(self, outdir: Path, index: int | str, source: str, *, collect: bool = False) -> None:
         self.outdir = outdir
-        self.folder = outdir / "artifacts" / f"{index:04d}-{safe_stem(Path(source).name)}"
+        key = f"{index:04d}" if isinstance(index, int) else safe_stem(index, 24)
+        self.folder = outdir / "artifacts" / f"{key}-{safe_stem(Path(source).name)}"
+        self.collect = collect
+        self.hashes: dict[str, str] = {}
+        self.files: dict[str, bytes] = {}
         self._used: set[str] = set()
 
     def _path(self, name: str, suffix: str) -> Path:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if not self.collect:
+            self.folder.mkdir(parents=True, exist_ok=True)
         base = safe_stem(name, 80)
         candidate, counter = base, 1
         while candidate + suffix in self._used:
@@ -43,8 +55,13 @@ class ArtifactWriter:
 
     def write_bytes(self, name: str, suffix: str, data: bytes) -> str:
         path = self._path(name, suffix)
-        path.write_bytes(data)
-        return self.relative(path)
+        relative = self.relative(path)
+        if self.collect:
+            self.files[relative] = data
+        else:
+            path.write_bytes(data)
+        self.hashes[relative] = hashlib.sha256(data).hexdigest()
+        return relative
 
     def unit_map_png(self, name: str, unit_map: np.ndarray) -> str:
         """[0, 1] map -> 8-bit grayscale PNG at the map's own resolution (fast zlib level: maps can be 12 MP)."""
@@ -55,9 +72,11 @@ class ArtifactWriter:
         return self.write_bytes(name, ".png", encode(np.asarray(mask, dtype=bool), compress_level=1))
 
     def npy(self, name: str, array: np.ndarray) -> str:
-        path = self._path(name, ".npy")
-        np.save(path, np.asarray(array))
-        return self.relative(path)
+        import io
+
+        buffer = io.BytesIO()
+        np.save(buffer, np.asarray(array))
+        return self.write_bytes(name, ".npy", buffer.getvalue())
 
     def figure(self, name: str, figure: Figure) -> FigureRecord:
         return FigureRecord(path=self.write_bytes(name, figure.suffix, figure.data), caption=figure.caption or name)

@@ -6,11 +6,27 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from forensic_core.components import ComponentSpec, NoSettings
 from forensic_core.hookspecs import hookimpl
 
 if TYPE_CHECKING:
-    from forensic_core.report import InputResult, Report
+    from forensic_core.journal import StoredReport
+    from forensic_core.report import InputResult
     from forensic_core.results import MediaItem
+
+
+@hookimpl
+def forensic_register_engines() -> Sequence[ComponentSpec]:
+    """The local engine: inputs one after another in this process."""
+    return [
+        ComponentSpec(
+            name="local",
+            summary="analyse inputs one after another in this process (the default engine)",
+            settings=NoSettings,
+            factory="forensic_core.engine.local:LocalEngine",
+            thread_safe=True,
+        )
+    ]
 
 
 @hookimpl(trylast=True)
@@ -28,8 +44,8 @@ def forensic_analyze_input(source: str, analyze: Callable[[], InputResult]) -> I
 
 
 @hookimpl
-def forensic_render_report(report: Report, outdir: Path) -> Sequence[Path]:
-    """The self-contained HTML report."""
+def forensic_render_report(report: StoredReport, outdir: Path) -> Sequence[Path]:
+    """The HTML report: one self-contained page, or an index with a page per input for large runs."""
     from forensic_core.html_report import render_html
 
-    return [render_html(report, outdir)]
+    return render_html(report, outdir)

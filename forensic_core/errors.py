@@ -49,3 +49,7 @@ class ComponentError(ForensicError):
 
 class MissingWeightsError(ForensicError):
     """Model weights are not available locally and cannot be downloaded."""
+
+
+class OutputError(ForensicError):
+    """The output folder cannot be used as asked (a file, read-only, an earlier run without --resume/--overwrite)."""

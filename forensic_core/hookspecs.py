@@ -25,8 +25,10 @@ if TYPE_CHECKING:
     import click
 
     from forensic_core.components import ComponentSpec
+    from forensic_core.engine.base import InputContext
+    from forensic_core.journal import StoredReport
     from forensic_core.pipeline import Pipeline
-    from forensic_core.report import InputResult, Report
+    from forensic_core.report import InputResult
     from forensic_core.results import MediaItem
 
 
@@ -113,18 +115,27 @@ def forensic_configure(pipeline: Pipeline) -> None:
 
 
 @hookspec(firstresult=True)
-def forensic_analyze_input(source: str, analyze: Callable[[], InputResult]) -> InputResult | None:
+def forensic_analyze_input(
+    source: str, analyze: Callable[[], InputResult], context: InputContext
+) -> InputResult | None:
     """Run the analysis of one input; implement it as a wrapper to time, cache or log it.
 
     The core's built-in implementation returns ``analyze()``. Plugins add ``@hookimpl(wrapper=True)``
     implementations around it: ``result = yield`` runs the analysis (and inner wrappers) and gives the
-    :class:`~forensic_core.report.InputResult`; return it, or a modified copy.
+    :class:`~forensic_core.report.InputResult`; return it, or a modified copy. ``context`` (take it only if you
+    need it) is the input's :class:`~forensic_core.engine.InputContext`: its stable ``ref`` (id, path, size),
+    the ``outdir``, and ``extensions``, a dict whose entry under your plugin's name ends up in the result's
+    ``extensions`` (JSON data). An exception raised here becomes this input's error; the run goes on.
     """
 
 
 @hookspec
-def forensic_render_report(report: Report, outdir: Path) -> Sequence[Path] | None:
+def forensic_render_report(report: StoredReport, outdir: Path) -> Sequence[Path] | None:
     """Write a rendering of ``report`` into ``outdir`` and return the files written.
 
-    The core's own HTML report is implemented through this hook; plugins may add formats (PDF, SARIF, ...).
+    Called after report.json is written, once per run (also for interrupted runs). ``report`` has the
+    attributes of :class:`~forensic_core.report.Report`, but its ``results`` are read from the journal as you
+    iterate (memory stays flat: iterate once, keep little). The core's own HTML report is implemented through this
+    hook; plugins may add formats (PDF, SARIF, ...). Each renderer runs on its own: one that raises is named
+    on the terminal and the others, report.json and report.html still stand.
     """

@@ -10,12 +10,16 @@ import base64
 import json
 from html import escape
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from forensic_core.imaging import encode, load_gray, overlay
-from forensic_core.report import FigureRecord, FrameResult, InputResult, Report
+from forensic_core.artifacts import safe_stem
+from forensic_core.atomic import atomic_writer
+from forensic_core.imaging import colorize, encode, load_gray, overlay, resize_map
+from forensic_core.journal import PAGES, StoredReport
+from forensic_core.report import FigureRecord, FrameResult, InputResult
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp", ".mp4": "video/mp4"}
 
@@ -38,26 +42,140 @@ td,th{padding:4px 10px;border-bottom:1px solid #e3e6ec;text-align:left}
 .user{background:#e8eefc}.assistant{background:#eef7ee}.note{font-size:12px;color:#667}
 pre{background:#f6f7f9;padding:8px;border-radius:6px;font-size:11px;overflow:auto;max-height:260px}
 .pic{position:relative;display:inline-block}.pic svg{position:absolute;left:0;top:0;width:100%;height:100%}
+.evidence{font-size:12px;color:#445;margin:0 0 8px 22px}th[data-sort]{cursor:pointer}
 """
 
 
-def render_html(report: Report, outdir: Path) -> Path:
-    """Write ``outdir/report.html`` for ``report`` (artifact paths are resolved against ``outdir``)."""
-    parts = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>Forensic report ({report.summary.inputs} inputs)</title><style>{_CSS}</style></head><body>",
-        "<header><h1>Forensic report</h1>",
-        f"<p>{report.summary.inputs} inputs, {report.summary.ok} analysed, {report.summary.errors} with errors"
+SINGLE_PAGE_MAX_INPUTS = 50
+"""Up to this many inputs, report.html is one self-contained page. Beyond it, report.html is an index (sortable by
+score, filtered by label) linking one self-contained page per input under ``pages/``: a single page with
+pictures of thousands of inputs would not open in a browser, and writing it would hold it all in memory."""
+
+_INDEX_SCRIPT = """
+document.querySelectorAll('th[data-sort]').forEach(function (th) {
+  th.addEventListener('click', function () {
+    var body = document.querySelector('#index tbody');
+    var column = Number(th.dataset.sort), numeric = th.dataset.numeric === '1';
+    var down = th.dataset.dir !== 'down'; th.dataset.dir = down ? 'down' : 'up';
+    var rows = Array.prototype.slice.call(body.rows);
+    rows.sort(function (a, b) {
+      var x = a.cells[column].dataset.value, y = b.cells[column].dataset.value;
+      var c = numeric ? (Number(x) - Number(y)) : (x < y ? -1 : x > y ? 1 : 0);
+      return down ? -c : c;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+document.getElementById('filter').addEventListener('change', function (event) {
+  var wanted = event.target.value;
+  Array.prototype.forEach.call(document.querySelectorAll('#index tbody tr'), function (row) {
+    row.style.display = (wanted === 'all' || row.dataset.label.split(' ').indexOf(wanted) >= 0) ? '' : 'none';
+  });
+});
+"""
+
+
+def render_html(report: StoredReport, outdir: Path) -> list[Path]:
+    """Write ``outdir/report.html`` (and ``outdir/pages/*.html`` past :data:`SINGLE_PAGE_MAX_INPUTS` inputs),
+    reading one result at a time from ``report.results``; returns the files written."""
+    if len(report.results) <= SINGLE_PAGE_MAX_INPUTS:
+        path = outdir / "report.html"
+        with atomic_writer(path) as handle:
+            handle.write(_page_head(report, f"Forensic report ({report.summary.inputs} inputs)"))
+            handle.write(_header(report))
+            for result in report.results:
+                handle.write(_input_section(result, outdir))
+            handle.write(_provenance(report))
+            handle.write("</main></body></html>")
+        return [path]
+    return _render_index(report, outdir)
+
+
+def _page_head(report: StoredReport, title: str) -> str:
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+    )
+
+
+def _header(report: StoredReport) -> str:
+    summary = report.summary
+    stopped = (
+        f" &middot; <b>interrupted</b>: {summary.not_started} inputs not analysed (rerun with --resume)"
+        if summary.interrupted
+        else ""
+    )
+    resumed = f" ({summary.resumed} from an earlier run)" if summary.resumed else ""
+    return (
+        "<header><h1>Forensic report</h1>"
+        f"<p>{summary.inputs} inputs{resumed}, {summary.ok} analysed, {summary.errors} with errors{stopped}"
         f" &middot; pipeline {escape(report.pipeline)} &middot; {escape(report.created)}"
-        f" &middot; forensic-core {escape(report.core_version)} &middot; {report.seconds:.1f} s</p></header><main>",
-    ]
-    parts.extend(_input_section(result, outdir) for result in report.results)
-    parts.append(_provenance(report))
-    parts.append("</main></body></html>")
+        f" &middot; forensic-core {escape(report.core_version)} &middot; {report.seconds:.1f} s</p></header><main>"
+    )
+
+
+def _page_name(result: InputResult, index: int) -> str:
+    key = result.id or f"{index:06d}"
+    return f"{PAGES}/{safe_stem(key, 32)}-{safe_stem(Path(result.source).name, 40)}.html"
+
+
+def _render_index(report: StoredReport, outdir: Path) -> list[Path]:
+    (outdir / PAGES).mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    detectors = [c.component for c in report.components if c.role == "detectors"]
+    rows: list[str] = []
+    for index, result in enumerate(report.results):
+        name = _page_name(result, index)
+        page = outdir / name
+        with atomic_writer(page) as handle:
+            handle.write(_page_head(report, result.source))
+            handle.write(
+                _header(report).replace(
+                    "<h1>Forensic report</h1>", "<h1><a href='../report.html'>Forensic report</a></h1>"
+                )
+            )
+            handle.write(_input_section(result, outdir))
+            handle.write("</main></body></html>")
+        written.append(page)
+        rows.append(_index_row(result, name, detectors))
+    cells = "".join(f"<th data-sort='{i + 2}' data-numeric='1'>{escape(d)} score</th>" for i, d in enumerate(detectors))
     path = outdir / "report.html"
-    path.write_text("".join(parts), encoding="utf-8")
-    return path
+    with atomic_writer(path) as handle:
+        handle.write(_page_head(report, f"Forensic report ({report.summary.inputs} inputs)"))
+        handle.write(_header(report))
+        handle.write(
+            "<section class='input'><p>Filter: <select id='filter'><option value='all'>all</option>"
+            "<option value='fake'>labelled fake</option><option value='real'>labelled real</option>"
+            "<option value='error'>errors</option></select> &middot; click a column to sort</p>"
+            "<table id='index'><thead><tr><th data-sort='0'>input</th><th data-sort='1'>status</th>"
+            f"{cells}<th data-sort='{len(detectors) + 2}'>top region</th></tr></thead><tbody>"
+        )
+        handle.write("".join(rows))
+        handle.write(f"</tbody></table></section>{_provenance(report)}<script>{_INDEX_SCRIPT}</script>")
+        handle.write("</main></body></html>")
+    return [path, *written]
+
+
+def _index_row(result: InputResult, page: str, detectors: list[str]) -> str:
+    scores = {d.component: d for d in result.detections}
+    labels = {d.label for d in result.detections} | ({"error"} if result.status != "ok" else set())
+    cells = []
+    for name in detectors:
+        detection = scores.get(name)
+        value = f"{detection.score:.6f}" if detection else "-1"
+        text = f"{detection.score:.3f} {escape(detection.label)}" if detection else "-"
+        cells.append(f"<td data-value='{value}'>{text}</td>")
+    top = result.regions[0] if result.regions else None
+    region = f"face {top.face_index} {top.region} ({top.component})" if top else ""
+    return (
+        f"<tr data-label='{escape(' '.join(sorted(labels)))}'>"
+        f"<td data-value='{escape(result.source)}'><a href='{escape(page)}'>{escape(result.source)}</a></td>"
+        f"<td data-value='{escape(result.status)}'>{escape(result.status)}"
+        f"{': ' + escape(result.error or '') if result.status != 'ok' else ''}</td>"
+        + "".join(cells)
+        + f"<td data-value='{escape(region)}'>{escape(region)}</td></tr>"
+    )
 
 
 def _data_uri(data: bytes, suffix: str) -> str:
@@ -102,14 +220,40 @@ def _input_section(result: InputResult, outdir: Path) -> str:
         parts.append(_frame_body(result, outdir, with_table=True))
     if result.dialog:
         parts.append("<h3>Dialog</h3><div class='dialog'>")
-        parts.extend(
-            f"<p class='{escape(m.role)}'><b>{escape(m.role)}:</b> {escape(m.content)}</p>" for m in result.dialog
-        )
+        parts.extend(_message(m) for m in result.dialog)
         parts.append("</div>")
+    if result.extensions:
+        parts.append("<h3>Plugin data</h3>")
+        parts.extend(
+            f"<details><summary>{escape(name)}</summary><pre>{escape(json.dumps(value, indent=1))}</pre></details>"
+            for name, value in result.extensions.items()
+        )
+    if result.custody is not None:
+        custody = result.custody
+        parts.append(
+            f"<p class='note'>Evidence: {escape(custody.relpath)}, {custody.size:,} bytes, sha256 "
+            f"<code>{escape(custody.sha256 or 'not computed')}</code>; {len(result.artifacts)} artifacts hashed"
+            " (<code>forensic verify</code> re-checks them)</p>"
+        )
     if result.timings:
         timing = ", ".join(f"{escape(k)} {v:.2f}s" for k, v in result.timings.items())
         parts.append(f"<p class='note'>Timings: {timing}</p>")
     parts.append("</section>")
+    return "".join(parts)
+
+
+def _message(message: Any) -> str:
+    """One dialog turn, with the evidence the answer cites and the extra analysis it ran."""
+    role = escape(message.role)
+    backend = getattr(message, "backend", None)
+    who = f"{role} ({escape(backend)})" if backend else role
+    parts = [f"<p class='{role}'><b>{who}:</b> {escape(message.content)}</p>"]
+    evidence = [e for e in getattr(message, "evidence", None) or [] if isinstance(e, dict)]
+    actions = [str(a) for a in getattr(message, "actions", None) or []]
+    if evidence or actions:
+        items = "".join(f"<li>{escape(str(e.get('text') or e.get('component') or e))}</li>" for e in evidence)
+        items += "".join(f"<li>ran: {escape(a)}</li>" for a in actions)
+        parts.append(f"<ul class='evidence'>{items}</ul>")
     return "".join(parts)
 
 
@@ -176,8 +320,25 @@ def _frame_body(frame: FrameResult, outdir: Path, with_table: bool) -> str:
         parts.append(f"<h3>Explanation: {escape(exp.component)}{escape(who)}{escape(face)}</h3>")
         if exp.text:
             parts.append(f"<p>{escape(exp.text)}</p>")
-        parts.append("<div class='grid'>" + "".join(_figure_record(outdir, fig) for fig in exp.figures) + "</div>")
+        maps = [_map_figure(outdir, path, f"{exp.component}: {key}") for key, path in exp.maps.items()]
+        figures = [_figure_record(outdir, fig) for fig in exp.figures]
+        parts.append("<div class='grid'>" + "".join(figures) + "</div>")
+        if maps:
+            parts.append("<div class='grid thumbs'>" + "".join(maps) + "</div>")
     return "".join(parts)
+
+
+def _map_figure(outdir: Path, relative: str, caption: str) -> str:
+    """An explainer's [0, 1] map, coloured and enlarged to a visible size (maps are often 14 x 14 patches)."""
+    path = outdir / relative
+    if not path.exists():
+        return ""
+    unit_map = load_gray(str(path))
+    height, width = unit_map.shape
+    scale = max(1, 160 // max(1, max(height, width)))
+    if scale > 1:
+        unit_map = resize_map(unit_map, (width * scale, height * scale))
+    return _figure(_data_uri(encode(colorize(unit_map)), ".png"), caption)
 
 
 def _with_faces(src: str, frame: FrameResult, shape: tuple[int, ...], caption: str) -> str:
@@ -198,7 +359,7 @@ def _with_faces(src: str, frame: FrameResult, shape: tuple[int, ...], caption: s
     )
 
 
-def _provenance(report: Report) -> str:
+def _provenance(report: StoredReport) -> str:
     rows = "".join(
         f"<tr><td>{escape(c.role)}</td><td>{escape(c.component)}</td><td>{escape(c.plugin)} {escape(c.version)}</td>"
         f"<td>{escape(c.weights or '-')}</td><td>{c.seconds:.2f}s</td>"

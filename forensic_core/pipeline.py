@@ -70,7 +70,12 @@ class ComponentEntry:
 
 @dataclass(frozen=True)
 class Pipeline:
-    """A validated pipeline, ready to be built."""
+    """A validated pipeline, ready to be built.
+
+    ``engine`` is how it runs (None: the local engine), not what it computes, so it is neither among
+    :meth:`entries` nor in :meth:`digest`. ``document`` is the validated mapping it was built from, which a
+    worker in another process turns back into the same pipeline with ``load_pipeline(document, registry)``.
+    """
 
     detectors: tuple[ComponentEntry, ...] = ()
     localizers: tuple[ComponentEntry, ...] = ()
@@ -81,6 +86,8 @@ class Pipeline:
     inputs: InputSettings = field(default_factory=InputSettings)
     requires: tuple[str, ...] = ()
     source: str = "<pipeline>"
+    engine: ComponentEntry | None = None
+    document: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def entries(self) -> list[ComponentEntry]:
         singles = [entry for entry in (self.faces, self.dialog) if entry is not None]

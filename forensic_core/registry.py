@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from forensic_core.engine.base import InputContext
     from forensic_core.journal import StoredReport
     from forensic_core.pipeline import Pipeline
-    from forensic_core.report import InputResult, Report
+    from forensic_core.report import InputResult
     from forensic_core.results import MediaItem
 
 __all__ = [

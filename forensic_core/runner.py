@@ -1,183 +1,198 @@
-"""Running a pipeline over inputs: streaming, per-input isolation, video aggregation, dialog, report.
+"""A run from start to end: check the output folder, plan, journal, execute on an engine, assemble the report.
 
-Memory does not grow with the number of inputs: each input's arrays are written to disk and dropped before the
-next input is opened; only the small JSON records stay in memory.
+Nothing is held in memory across inputs: each result goes to the journal as it is finished, and report.json and
+the renderers read it back at the end — also after Ctrl-C, SIGTERM, a fail-fast stop or an engine error, so what
+was analysed is never lost. :func:`run_pipeline` is the library entry point behind ``forensic run``.
 """
 
 from __future__ import annotations
 
-import statistics
+import contextlib
+import signal
 import sys
+import threading
 import time
-from collections.abc import Callable, Iterable
-from functools import partial
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from types import FrameType
+from typing import Any
 
-from forensic_core import __version__
-from forensic_core.analysis import Analyzer, FrameFindings, one_line
-from forensic_core.artifacts import ArtifactWriter
-from forensic_core.dialog import run_dialog
-from forensic_core.errors import ForensicError, InputError
-from forensic_core.media import InputProblem, iter_input_paths
+from forensic_core.assemble import assemble
+from forensic_core.components import ComponentKind
+from forensic_core.engine.base import Engine, InputRef, RunPlan, StopToken, WorkerOptions
+from forensic_core.engine.plan import PlannedProblem, plan_inputs
+from forensic_core.errors import ConfigError, ForensicError
+from forensic_core.events import NullObserver, RunObserver
+from forensic_core.journal import Journal, JournalResults, StoredReport, prepare_outdir
 from forensic_core.pipeline import Pipeline
-from forensic_core.registry import Registry
-from forensic_core.report import (
-    DetectionRecord,
-    InputResult,
-    Report,
-    Summary,
-)
-from forensic_core.results import Detection
+from forensic_core.pool import ComponentPool
+from forensic_core.registry import Registry, use_registry
+from forensic_core.report import ComponentProvenance, InputResult, Summary
 
-AGGREGATES: dict[str, Callable[[list[float]], float]] = {
-    "mean": statistics.fmean,
-    "max": max,
-    "median": statistics.median,
-}
+DEFAULT_ENGINE = "local"
+EXIT_CODES = {"SIGINT": 130, "SIGTERM": 143}
 
 
-class Progress:
-    """A one-line progress display on a TTY; silent otherwise (logs and CI stay clean)."""
+@dataclass
+class RunOutcome:
+    """What a run left behind. ``results`` are read from the journal on access (not held in memory)."""
 
-    def __init__(self, stream: TextIO | None = None, enabled: bool | None = None) -> None:
-        self.stream = stream or sys.stderr
-        self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.done = self.failed = 0
+    outdir: Path
+    report: StoredReport
+    written: list[Path] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    stopped_by: str | None = None
 
-    def update(self, source: str, status: str) -> None:
-        self.done += 1
-        self.failed += status != "ok"
-        if self.enabled:
-            name = Path(source).name[:40]
-            self.stream.write(f"\r[{self.done} analysed, {self.failed} failed] {name:<40}")
-            self.stream.flush()
+    @property
+    def results(self) -> JournalResults:
+        return self.report.results
 
-    def close(self) -> None:
-        if self.enabled and self.done:
-            self.stream.write("\n")
+    @property
+    def summary(self) -> Summary:
+        return self.report.summary
+
+    @property
+    def components(self) -> list[ComponentProvenance]:
+        return self.report.components
+
+    @property
+    def interrupted(self) -> bool:
+        return self.summary.interrupted
+
+    @property
+    def exit_code(self) -> int:
+        """0 all analysed, 1 some failed, 130/143 stopped by SIGINT/SIGTERM."""
+        if self.stopped_by in EXIT_CODES:
+            return EXIT_CODES[self.stopped_by]
+        return 1 if self.summary.errors else 0
 
 
 def run_pipeline(
     pipeline: Pipeline,
     registry: Registry,
-    inputs: Iterable[str | Path],
+    inputs: Iterable[str | Path | InputRef],
     outdir: Path,
     *,
     fail_fast: bool = False,
     save_npy: bool = False,
-    progress: Progress | None = None,
-) -> Report:
-    """Analyse every input and write ``report.json`` plus every renderer's output into ``outdir``."""
-    outdir.mkdir(parents=True, exist_ok=True)
+    observer: RunObserver | None = None,
+    engine: str | None = None,
+    engine_settings: Mapping[str, Any] | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    pool: ComponentPool | None = None,
+    stop: StopToken | None = None,
+    handle_signals: bool = False,
+) -> RunOutcome:
+    """Analyse ``inputs`` with ``pipeline`` into ``outdir`` (results.jsonl, report.json, renderers' files).
+
+    ``resume`` continues the journal in ``outdir`` (same pipeline only), skipping finished inputs; without it
+    an ``outdir`` holding an earlier run is refused unless ``overwrite``. ``handle_signals`` (the CLI) makes
+    SIGINT/SIGTERM stop after the input in flight; a second SIGINT abandons it. Errors of the run itself (a
+    component that cannot be built, ``fail_fast``) are raised after the report of what was done is written.
+    """
+    outdir = Path(outdir)
+    observer = observer or NullObserver()
+    stop = stop or StopToken()
     started = time.perf_counter()
-    registry.configure(pipeline)
-    analyzer = Analyzer(pipeline, fail_fast=fail_fast, save_npy=save_npy)
-    report = Report(core_version=__version__, pipeline=pipeline.source)
-    progress = progress or Progress(enabled=False)
-    try:
-        analyzer.build()
-        for index, path in enumerate(iter_input_paths(inputs)):
-            if isinstance(path, InputProblem):
-                result = InputResult(source=path.source, status="error", error=path.reason)
-            else:
-                source = str(path)
-                result = registry.analyze_input(
-                    source=source,
-                    analyze=partial(analyze_input, analyzer, registry, path, index, outdir, fail_fast),
-                )
-            report.results.append(result)
-            progress.update(result.source, result.status)
-            if fail_fast and result.status != "ok":
-                break
-    finally:
-        progress.close()
-        report.components = analyzer.provenance()
-        analyzer.close()
-        report.summary = Summary(
-            inputs=len(report.results),
-            ok=sum(r.status == "ok" for r in report.results),
-            errors=sum(r.status != "ok" for r in report.results),
-        )
-        report.seconds = round(time.perf_counter() - started, 3)
-        report.write_json(outdir)
-        registry.render_report(report, outdir)
-    return report
-
-
-def analyze_input(
-    analyzer: Analyzer, registry: Registry, path: Path, index: int, outdir: Path, fail_fast: bool
-) -> InputResult:
-    """Open one input and analyse each of its frames; errors become the input's status, not an exception."""
-    started = time.perf_counter()
-    source = str(path)
-    pipeline = analyzer.pipeline
-    try:
-        items = list(
-            registry.open_media(path=path, frames=pipeline.video.frames, max_pixels=pipeline.inputs.max_pixels)
-        )
-        if not items:
-            raise InputError(f"{path}: no frames could be read")
-    except ForensicError as exc:
-        return InputResult(source=source, status="error", error=one_line(exc))
-    except Exception as exc:
-        if fail_fast:
-            raise
-        return InputResult(source=source, status="error", error=f"{path}: cannot open: {one_line(exc)}")
-
-    is_video = items[0].frame_index is not None
-    result = InputResult(source=source, media="video" if is_video else "image")
-    writer = ArtifactWriter(outdir, index, source)
-    frames: list[FrameFindings] = []
-    for item in items:
-        prefix = f"frame{item.frame_index:06d}-" if is_video else ""
-        findings = analyzer.analyze_frame(item, writer, prefix, result.timings)
-        result.failures.extend(findings.failures)
-        frames.append(findings)
-        if is_video:
-            result.frames.append(findings.record)
-
-    if is_video:
-        result.width, result.height = frames[0].record.width, frames[0].record.height
-        result.preview = frames[0].record.preview
-        result.detections = _aggregate_video(frames, pipeline.video.aggregate)
-        focus = _most_suspicious(frames)
-    else:
-        for name in type(frames[0].record).model_fields:
-            setattr(result, name, getattr(frames[0].record, name))
-        focus = frames[0]
-
-    if pipeline.dialog is not None:
-        run_dialog(analyzer, result, focus)
-    if result.failures:
-        result.status = "error"
-        result.error = "; ".join(
-            f"{f.role[:-1] if f.role.endswith('s') else f.role} {f.component!r} failed: {f.error}"
-            for f in result.failures
-        )
-    result.timings["total"] = round(time.perf_counter() - started, 4)
-    return result
-
-
-def _aggregate_video(frames: list[FrameFindings], aggregate: str) -> list[DetectionRecord]:
-    records: list[DetectionRecord] = []
-    labels = dict.fromkeys(label for frame in frames for label in frame.detections)
-    for label in labels:
-        scores = [frame.detections[label].score for frame in frames if label in frame.detections]
-        threshold = next(frame.detections[label].threshold for frame in frames if label in frame.detections)
-        score = float(AGGREGATES[aggregate](scores))
-        detection = Detection.from_score(min(1.0, max(0.0, score)), threshold)
-        records.append(
-            DetectionRecord(
-                component=label,
-                score=detection.score,
-                label=detection.label,
-                threshold=threshold,
-                details={"aggregate": aggregate, "frames": len(scores), "frame_scores": [round(s, 6) for s in scores]},
+    prepare_outdir(outdir, resume=resume, overwrite=overwrite)
+    with use_registry(registry):
+        engine_name, chosen = _engine(pipeline, registry, engine, engine_settings)
+        planned = plan_inputs(inputs, exclude=[outdir], extra_suffixes=_media_suffixes(registry))
+        journal = Journal.open(outdir, pipeline, resume=resume, engine=engine_name)
+        order = [item.id for item in planned]
+        stopped_by: str | None = None
+        try:
+            for item in planned:
+                if isinstance(item, PlannedProblem) and item.id not in journal.done:
+                    problem = InputResult(source=item.source, id=item.id, status="error", error=item.reason)
+                    journal.write(problem)
+                    observer.input_finished(problem)
+            todo = [item for item in planned if isinstance(item, InputRef) and item.id not in journal.done]
+            plan = RunPlan(
+                pipeline=pipeline,
+                document=pipeline.document,
+                digest=pipeline.digest(),
+                inputs=todo,
+                options=WorkerOptions(outdir=str(outdir), save_npy=save_npy, fail_fast=fail_fast),
+                registry=registry,
+                pool=pool,
             )
-        )
-    return records
+            observer.run_started(len(todo), journal.resumed)
+            with _signals(stop, enabled=handle_signals):
+                try:
+                    chosen.run(plan, journal, observer, stop)
+                except KeyboardInterrupt:
+                    stop.stop("SIGINT")
+            if stop.reason in EXIT_CODES:
+                stopped_by = stop.reason
+        finally:
+            report = journal.stored_report(
+                order, interrupted=stopped_by is not None, seconds=round(time.perf_counter() - started, 3)
+            )
+            try:
+                written, problems = assemble(report, registry, outdir)
+                journal.record_written(written[1:])
+            finally:
+                journal.close()
+            observer.run_finished(report.summary)
+    return RunOutcome(outdir=outdir, report=report, written=written, problems=problems, stopped_by=stopped_by)
 
 
-def _most_suspicious(frames: list[FrameFindings]) -> FrameFindings:
-    return max(frames, key=lambda f: max((d.score for d in f.detections.values()), default=0.0))
+def _engine(
+    pipeline: Pipeline, registry: Registry, name: str | None, settings: Mapping[str, Any] | None
+) -> tuple[str, Engine]:
+    """The engine a run uses: ``name`` (the CLI's --engine) over the pipeline's ``engine:`` over ``local``."""
+    entry = pipeline.engine
+    chosen = name or (entry.name if entry is not None else DEFAULT_ENGINE)
+    component = registry.resolve(ComponentKind.ENGINE, chosen)
+    if settings is not None:
+        try:
+            validated = component.spec.settings.model_validate(dict(settings))
+        except Exception as exc:
+            raise ConfigError(f"engine {chosen!r} settings: {' '.join(str(exc).split())[:300]}") from None
+    elif entry is not None and entry.component == component:
+        validated = entry.settings
+    else:
+        validated = component.spec.settings()
+    try:
+        instance = component.spec.resolve_factory()(validated, None)
+    except ForensicError:
+        raise
+    except Exception as exc:
+        raise ConfigError(f"engine {chosen!r} cannot start: {type(exc).__name__}: {exc}") from exc
+    if not callable(getattr(instance, "run", None)):
+        raise ConfigError(f"engine {chosen!r} has no run() method")
+    return component.name, instance
+
+
+def _media_suffixes(registry: Registry) -> frozenset[str]:
+    method = getattr(registry, "media_suffixes", None)
+    return frozenset(method()) if callable(method) else frozenset()
+
+
+@contextlib.contextmanager
+def _signals(stop: StopToken, *, enabled: bool) -> Iterator[None]:
+    """SIGINT/SIGTERM set ``stop`` (the input in flight finishes); a second SIGINT abandons it."""
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_sigint(signum: int, frame: FrameType | None) -> None:
+        if stop.stopped:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        stop.stop("SIGINT")
+        sys.stderr.write("\nstopping after the input in flight (Ctrl-C again to abandon it)\n")
+
+    def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.stop("SIGTERM")
+        sys.stderr.write("\nSIGTERM: stopping after the input in flight\n")
+
+    previous = signal.signal(signal.SIGINT, on_sigint), signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous[0])
+        signal.signal(signal.SIGTERM, previous[1])

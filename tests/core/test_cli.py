@@ -32,9 +32,12 @@ def test_run_exit_codes_and_report(forensic_cli, fake_registry, tmp_path):
     ok = forensic_cli("run", "-p", str(pipeline), str(image), "-o", str(out))
     assert ok.exit_code == 0, ok.output
     assert f"{image}: brightness 0.78 fake" in ok.output
-    some_failed = forensic_cli("run", "-p", str(pipeline), str(image), str(tmp_path / "nope.png"), "-o", str(out))
+    some_failed = forensic_cli(
+        "run", "-p", str(pipeline), str(image), str(tmp_path / "nope.png"), "-o", str(out), "--overwrite"
+    )
     assert some_failed.exit_code == 1
-    assert json.loads((out / "report.json").read_text())["summary"] == {"inputs": 2, "ok": 1, "errors": 1}
+    summary = json.loads((out / "report.json").read_text())["summary"]
+    assert (summary["inputs"], summary["ok"], summary["errors"], summary["interrupted"]) == (2, 1, 1, False)
     usage = forensic_cli("run", "-p", str(tmp_path / "missing.yaml"), str(image))
     assert usage.exit_code == 2 and usage.stderr.startswith("error: ") and len(usage.stderr.splitlines()) == 1
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from forensic_core import MediaItem, hookimpl
 from forensic_core.config import load_pipeline
@@ -92,9 +93,9 @@ def test_no_face_falls_back_to_whole_frame(fake_registry, tmp_path):
 
 
 def test_failing_component_is_recorded_and_others_go_on(fake_registry, gradient_image, tmp_path):
-    report = run(
-        fake_registry, {"detectors": ["failing", "brightness"]}, [gradient_image, gradient_image], tmp_path / "out"
-    )
+    copy = tmp_path / "copy.png"
+    copy.write_bytes(gradient_image.read_bytes())
+    report = run(fake_registry, {"detectors": ["failing", "brightness"]}, [gradient_image, copy], tmp_path / "out")
     for result in report.results:
         assert result.status == "error"
         assert result.error == "detector 'failing' failed: weights are corrupt"
@@ -219,32 +220,36 @@ def test_wrapper_hook_sees_each_input(fake_registry, gradient_image, tmp_path):
     assert seen == [str(gradient_image)] and "custody" in report.results[0].timings
 
 
-def test_inputs_are_consumed_lazily(fake_registry, tmp_path):
-    """Input i is analysed before input i+1 is even produced, so memory does not grow with the input count."""
-    from PIL import Image
-
-    produced: list[int] = []
-    produced_when_analysed: list[int] = []
+def test_inputs_are_listed_before_analysis_so_progress_has_a_total(fake_registry, tmp_path):
+    listed: list[int] = []
+    started: list[tuple[int, int]] = []
 
     def inputs():
         for i in range(3):
             path = tmp_path / f"{i}.png"
             Image.fromarray(np.full((4, 4, 3), i * 40, np.uint8)).save(path)
-            produced.append(i)
+            listed.append(i)
             yield str(path)
 
-    class Probe:
-        @hookimpl(wrapper=True)
-        def forensic_analyze_input(self, source, analyze):
-            produced_when_analysed.append(len(produced))
-            return (yield)
+    class Observer:
+        def run_started(self, total, resumed):
+            started.append((total, len(listed)))
 
-    fake_registry.register(Probe(), "probe")
+        def input_finished(self, result):
+            pass
+
+        def run_finished(self, summary):
+            pass
+
     report = run_pipeline(
-        load_pipeline({"detectors": ["brightness"]}, fake_registry), fake_registry, inputs(), tmp_path / "out"
+        load_pipeline({"detectors": ["brightness"]}, fake_registry),
+        fake_registry,
+        inputs(),
+        tmp_path / "out",
+        observer=Observer(),
     )
     assert report.summary.ok == 3
-    assert produced_when_analysed == [1, 2, 3]
+    assert started == [(3, 3)]
 
 
 def test_real_video_file_is_sampled_and_aggregated(fake_registry, tmp_path):

@@ -1,0 +1,38 @@
+"""The built-in engine ``local``: inputs one after another in this process, each result journaled at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from forensic_core.components import NoSettings
+from forensic_core.engine.base import ResultSink, RunPlan, StopToken
+from forensic_core.engine.worker import InputWorker
+from forensic_core.events import RunObserver
+from forensic_core.registry import get_registry
+
+
+class LocalEngine:
+    """Runs a plan in the calling process with one :class:`InputWorker`.
+
+    Stops before the next input once ``stop`` is set (the input in flight finishes and is journaled). It cannot
+    abandon an input that hangs: a per-input timeout needs an engine that runs work in another process (Ray).
+    """
+
+    def __init__(self, settings: NoSettings | None = None, context: Any = None) -> None:
+        self.settings = settings or NoSettings()
+
+    def run(self, plan: RunPlan, sink: ResultSink, observer: RunObserver, stop: StopToken) -> None:
+        registry = plan.registry or get_registry()
+        worker = InputWorker(plan.pipeline, registry, plan.options, pool=plan.pool)
+        try:
+            sink.provenance(worker.start())
+            for ref in plan.inputs:
+                if stop.stopped:
+                    break
+                result, files = worker.process(ref)
+                sink.write(result, files)
+                observer.input_finished(result)
+                if plan.options.fail_fast and result.status != "ok":
+                    stop.stop("fail-fast")
+        finally:
+            worker.close()
