@@ -72,6 +72,9 @@ class KfdOutput:
         correlation: (B, L, 2, h, w) logit-scaled cosine maps at patch-grid resolution, layer order of the config.
         image_features: (B, D) L2-normalised pooled image embedding (``encode_image(normalize=True)``).
         input_size: (H, W) of the model input.
+        adapted_embedding: (B, D) L2-normalised mean of the last KFD layer's projected (normalised) patch
+            embeddings: the image's embedding *after* the trained projection, which the knowledge-guided
+            contrastive term pulls toward its manipulation type's text embedding.
     """
 
     score_logits: torch.Tensor
@@ -79,6 +82,7 @@ class KfdOutput:
     correlation: torch.Tensor
     image_features: torch.Tensor
     input_size: tuple[int, int]
+    adapted_embedding: torch.Tensor
 
     @property
     def scores(self) -> torch.Tensor:
@@ -198,6 +202,7 @@ class KfdModel(nn.Module):
         weights = torch.stack([projection.weight for projection in linears]).to(normed.dtype)
         biases = torch.stack([projection.bias for projection in linears]).to(normed.dtype)
         embedded = F.normalize(torch.baddbmm(biases.unsqueeze(1), normed, weights.transpose(1, 2)), dim=-1)
+        adapted = F.normalize(embedded[-1].reshape(batch, grid_h * grid_w, -1).float().mean(dim=1), dim=-1)
         correlation = self.config.logit_scale * embedded @ class_embeddings.to(embedded.dtype).t()  # (L, B*P, 2)
         correlation = correlation.reshape(layers, batch, grid_h, grid_w, len(CLASS_NAMES)).permute(1, 0, 4, 2, 3)
         grid_maps = correlation.flatten(1, 2)
@@ -212,6 +217,7 @@ class KfdModel(nn.Module):
             correlation=correlation,
             image_features=F.normalize(pooled, dim=-1),
             input_size=(int(height), int(width)),
+            adapted_embedding=adapted,
         )
 
     @contextmanager

@@ -3,6 +3,10 @@
 The sidecar says what the tensors mean: the backbone they were trained on (name and SHA-256 of its weights),
 the layers, the class descriptions, the input size and normalisation, and the head architecture. Loading
 checks the backbone hash first, because heads trained on one backbone produce confident nonsense on another.
+
+A run that fine-tuned part of the backbone (its last blocks, or LoRA merged into them) stores those tensors too,
+under their ``clip.`` names: the sidecar's backbone hash stays the one of the *base* backbone the user configures,
+and loading replaces the tuned tensors on top of it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from forensic_core.errors import ConfigError, MissingWeightsError
 from forensic_kfd.model import KfdConfig, KfdModel
 
 FORMAT = "forensic-kfd/1"
+BACKBONE_PREFIX = "clip."
 
 
 class BackboneMismatchError(ConfigError):
@@ -50,21 +55,28 @@ def save_weights(
     *,
     backbone: dict[str, Any],
     input_spec: dict[str, Any],
+    backbone_state: dict[str, Any] | None = None,
 ) -> Path:
     """Write the KFD parts of ``model`` to ``path`` (.safetensors) and its sidecar; return the sidecar path.
 
     ``backbone`` holds at least ``sha256`` (see :func:`forensic_kfd.backbone.backbone_sha256`) and ``identity``;
-    ``input_spec`` the input ``size`` [H, W], ``mean`` and ``std``.
+    ``input_spec`` the input ``size`` [H, W], ``mean`` and ``std``; ``backbone_state`` the fine-tuned backbone
+    tensors (``clip.`` names), if any.
     """
     path = Path(path)
     if path.suffix != ".safetensors":
         raise ValueError(f"KFD weights must be a .safetensors file, got {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().to("cpu").contiguous() for key, value in model.trainable_state().items()}
+    tuned_state = dict(backbone_state or {})
+    tuned = sorted(tuned_state)
+    if any(not key.startswith(BACKBONE_PREFIX) for key in tuned):
+        raise ValueError(f"backbone_state keys must start with {BACKBONE_PREFIX!r}")
+    state.update({key: tuned_state[key].detach().to("cpu").contiguous() for key in tuned})
     save_file(state, str(path), metadata={"format": FORMAT})
     sidecar = {
         "format": FORMAT,
-        "backbone": dict(backbone),
+        "backbone": {**dict(backbone), **({"tuned_tensors": len(tuned)} if tuned else {})},
         "input": dict(input_spec),
         "kfd": model.config.to_dict(),
         "tensors_sha256": file_sha256(path),
@@ -111,8 +123,10 @@ def load_weights(model: KfdModel, info: WeightsInfo) -> None:
     """Load the tensors of a weights file into a model built from ``info.config`` (strict: same architecture)."""
     state = load_file(str(info.path))
     expected = set(model.trainable_state())
-    if set(state) != expected:
-        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - expected)
+    backbone_keys = set(model.state_dict()) - expected
+    tuned = {key for key in state if key.startswith(BACKBONE_PREFIX) and key in backbone_keys}
+    if set(state) - tuned != expected:
+        missing, unexpected = sorted(expected - set(state)), sorted(set(state) - tuned - expected)
         raise ConfigError(
             f"kfd: weights {info.path.name} do not match the KFD architecture of their sidecar "
             f"(missing {missing[:3]}, unexpected {unexpected[:3]})"
