@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -82,6 +83,9 @@ class KfdRuntime:
         with torch.no_grad():  # not inference_mode: vision_target's forward must be able to use these in autograd
             self.class_embeddings = self.model.class_embeddings().float()
         self._cache = RecentResults(CACHE_ITEMS)
+        # The detector and the localizer share this runtime; the host serialises calls per component only, so
+        # the shared cache and the model (hooks an explainer adds) are guarded here.
+        self.lock = threading.RLock()
 
     @property
     def identity(self) -> str:
@@ -112,7 +116,11 @@ class KfdRuntime:
         return (batch - self.mean) / self.std
 
     def analyse(self, items: Sequence[MediaItem], *, use_cache: bool = True) -> list[ItemAnalysis]:
-        """Score, mask and layer maps per item, in order; batched by ``batch_size``."""
+        """Score, mask and layer maps per item, in order; batched by ``batch_size``. Thread-safe."""
+        with self.lock:
+            return self._analyse(items, use_cache=use_cache)
+
+    def _analyse(self, items: Sequence[MediaItem], *, use_cache: bool) -> list[ItemAnalysis]:
         results: dict[int, ItemAnalysis] = {}
         todo = []
         for index, item in enumerate(items):
