@@ -7,7 +7,9 @@ Enable it with ``pytest_plugins = ["forensic_core.testing"]`` in a ``conftest.py
 * contract suites to subclass, one per component kind: :class:`DetectorContract`, :class:`LocalizerContract`,
   :class:`ExplainerContract`, :class:`FaceDetectorContract`, :class:`DialogContract`. A subclass provides the
   ``spec`` fixture (and optionally ``settings``, ``items``, ``registration_module``, ``detector``) and inherits
-  tests of the settings model, output types/ranges/shapes, determinism and lazy import.
+  tests of the settings model, output types/ranges/shapes, determinism and lazy import;
+* test data: :func:`random_items` (small generated scenes with edges, flat and smooth areas, stripes and noise)
+  and :class:`EdgeEnergyDetector` (a deterministic detector, the explainer contract's default ``detector``).
 """
 
 from __future__ import annotations
@@ -37,12 +39,63 @@ def build_component(spec: ComponentSpec, settings: Any = None, context: BuildCon
 
 
 def random_items(shapes: Sequence[tuple[int, int]] = ((48, 64), (64, 40)), seed: int = 0) -> list[MediaItem]:
-    """Small deterministic RGB items of different sizes (different sizes catch shape bugs)."""
+    """Small deterministic RGB items of different sizes and different, structured content.
+
+    Each item is a generated scene: a smooth two-colour gradient at its own angle, a solid rectangle and a disc
+    (flat areas with sharp straight and curved edges), a stripe pattern (strong, regular high frequencies) and a
+    patch of noise (texture). Sizes, colours and positions differ from item to item, so a component that leaks
+    state between the items of a batch, or that only works on noise, gives different answers for the batch and
+    for each item alone, and "batch equals single" can fail. (Pure noise would hide both: every noise image has
+    the same statistics.)
+    """
     rng = np.random.default_rng(seed)
     return [
-        MediaItem(image=rng.integers(0, 256, size=(h, w, 3), dtype=np.uint8), source=f"random-{i}.png")
-        for i, (h, w) in enumerate(shapes)
+        MediaItem(image=_scene(height, width, rng), source=f"random-{index}.png")
+        for index, (height, width) in enumerate(shapes)
     ]
+
+
+def _scene(height: int, width: int, rng: np.random.Generator) -> np.ndarray:
+    """One generated scene (see :func:`random_items`) as H x W x 3 uint8."""
+    rows, cols = np.mgrid[0:height, 0:width].astype(np.float64)
+    angle = rng.uniform(0, np.pi)
+    ramp = np.cos(angle) * cols / max(width - 1, 1) + np.sin(angle) * rows / max(height - 1, 1)
+    ramp = (ramp - ramp.min()) / (np.ptp(ramp) or 1.0)
+    start, end = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    image = start + ramp[..., None] * (end - start)
+    y0, x0 = int(rng.integers(0, max(height // 2, 1))), int(rng.integers(0, max(width // 2, 1)))
+    image[y0 : y0 + height // 3, x0 : x0 + width // 3] = rng.uniform(0, 255, 3)
+    cy, cx, radius = rng.uniform(0, height), rng.uniform(0, width), rng.uniform(0.15, 0.3) * min(height, width)
+    image[(rows - cy) ** 2 + (cols - cx) ** 2 <= radius**2] = rng.uniform(0, 255, 3)
+    stripe_y = int(rng.integers(0, max(height - height // 4, 1)))
+    stripe_x = int(rng.integers(0, max(width - width // 4, 1)))
+    period = int(rng.integers(2, 5))
+    stripes = (np.arange(width // 4) // period) % 2 == 0
+    patch = image[stripe_y : stripe_y + height // 4, stripe_x : stripe_x + width // 4]
+    patch[:, stripes] = 255.0 - patch[:, stripes]
+    noise_h, noise_w = max(height // 5, 1), max(width // 5, 1)
+    image[height - noise_h :, width - noise_w :] += rng.normal(0, 40, (noise_h, noise_w, 3))
+    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+
+
+class EdgeEnergyDetector:
+    """A small, deterministic, real detector for contract suites: the score is the image's edge energy.
+
+    ``score = 1 - exp(-mean(|dx| + |dy|) / 24)`` over the grey image: 0 on a flat image, higher with more sharp
+    detail. It is no forgery detector, but it looks at every pixel of each item independently, so an explainer
+    pointed at it has a decision that depends on the image content, and occluding or perturbing a region
+    changes the score.
+    """
+
+    def detect(self, items: Sequence[MediaItem]) -> list[Detection]:
+        return [Detection.from_score(self.score(item.image)) for item in items]
+
+    @staticmethod
+    def score(image: np.ndarray) -> float:
+        grey = image.astype(np.float64).mean(axis=2)
+        energy = np.abs(np.diff(grey, axis=1)).mean() if grey.shape[1] > 1 else 0.0
+        energy += np.abs(np.diff(grey, axis=0)).mean() if grey.shape[0] > 1 else 0.0
+        return float(1.0 - np.exp(-energy / 24.0))
 
 
 def imported_heavy_modules(statement: str) -> list[str]:
@@ -150,11 +203,16 @@ class LocalizerContract(_ComponentContract):
 
 
 class ExplainerContract(_ComponentContract):
-    """Contract for explainers: one Explanation per item with maps in [0, 1] and decodable figures."""
+    """Contract for explainers: one Explanation per item with maps in [0, 1] and decodable figures.
+
+    The ``detector`` the explainer is pointed at defaults to :class:`EdgeEnergyDetector`, a real detector whose
+    decision depends on the image; override the fixture with the detector your explainer needs (one with a
+    ``vision_target`` for attention explainers), or with None to test the no-detector path.
+    """
 
     @pytest.fixture
     def detector(self) -> Any:
-        return None
+        return EdgeEnergyDetector()
 
     @pytest.fixture
     def detections(self, detector: Any, items: list[MediaItem]) -> list[Detection] | None:
