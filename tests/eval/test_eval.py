@@ -93,7 +93,12 @@ def test_videos_are_grouped_by_their_full_relative_path(
         means.setdefault(row["video"], (int(row["label"] == "fake"), []))[1].append(float(row["score"]))
     labels = [label for label, _ in means.values()]
     scores = [float(np.mean(values)) for _, values in means.values()]
-    assert video == pytest.approx({**binary_metrics(labels, scores, threshold=0.5), "auc_ci95": None})
+    expected = binary_metrics(labels, scores, threshold=0.5)
+    assert {k: video[k] for k in expected} == pytest.approx(expected)
+    flagged = np.asarray(scores) >= 0.5
+    assert video["tpr"] == pytest.approx(flagged[np.asarray(labels) == 1].mean())
+    assert video["fpr"] == pytest.approx(flagged[np.asarray(labels) == 0].mean())
+    assert video["auc_ci95"] is None  # --bootstrap 0
     methods = metrics["detectors"]["bright"]["methods"]
     assert sorted(methods) == ["Deepfakes", "FaceSwap"]
     assert methods["Deepfakes"]["video"]["n"] == 4 and methods["Deepfakes"]["video"]["n_fake"] == 2

@@ -82,7 +82,11 @@ def write_predictions(rows: Iterable[Prediction], path: Path) -> None:
 
 
 def _block(labels: list[int], scores: list[float], threshold: float, resamples: int) -> dict[str, Any]:
+    """binary_metrics plus the true- and false-positive rates at ``threshold`` and the AUC's bootstrap interval."""
     block = binary_metrics(labels, scores, threshold)
+    y, s = np.asarray(labels, dtype=bool), np.asarray(scores) >= threshold
+    block["tpr"] = float(s[y].mean()) if y.any() else None
+    block["fpr"] = float(s[~y].mean()) if (~y).any() else None
     interval = bootstrap_auc(labels, scores, resamples=resamples) if resamples else None
     block["auc_ci95"] = list(interval) if interval else None
     return block

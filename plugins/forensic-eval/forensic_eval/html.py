@@ -101,7 +101,7 @@ def write_html(metrics: dict[str, Any], rows: Sequence[Prediction], path: Path) 
     if detectors:
         parts.append(
             "<h2>Detectors</h2><table><tr><th>detector</th><th>level</th><th>n</th><th>AUC</th><th>95% CI</th>"
-            "<th>AP</th><th>EER</th><th>ACC@thr</th><th>thr</th></tr>"
+            "<th>AP</th><th>EER</th><th>ACC@thr</th><th>TPR@thr</th><th>FPR@thr</th><th>thr</th></tr>"
         )
         for name, blocks in detectors.items():
             for level in ("frame", "video"):
@@ -113,6 +113,7 @@ def write_html(metrics: dict[str, Any], rows: Sequence[Prediction], path: Path) 
                     f"<tr><td>{html.escape(name)}</td><td>{level}</td><td>{block['n']}</td><td>{_fmt(block['auc'])}"
                     f"</td><td>{'&ndash;' if not ci else f'{ci[0]:.3f}&ndash;{ci[1]:.3f}'}</td>"
                     f"<td>{_fmt(block['ap'])}</td><td>{_fmt(block['eer'])}</td><td>{_fmt(block['acc'])}</td>"
+                    f"<td>{_fmt(block['tpr'])}</td><td>{_fmt(block['fpr'])}</td>"
                     f"<td>{_fmt(block['threshold'], 2)}</td></tr>"
                 )
         parts.append("</table>")
@@ -143,7 +144,8 @@ def write_html(metrics: dict[str, Any], rows: Sequence[Prediction], path: Path) 
     parts.append(
         "<p class='note'>"
         + "<br>".join(f"<b>{level}</b>: {html.escape(text)}" for level, text in metrics["levels"].items())
-        + f"<br><b>ACC@thr</b>: accuracy at {html.escape(metrics['accuracy_threshold'])}</p>"
+        + "<br><b>ACC/TPR/FPR@thr</b>: accuracy, true- and false-positive rates at "
+        + f"{html.escape(metrics['accuracy_threshold'])}</p>"
     )
     if detectors:
         parts.append("<h2>ROC curves</h2>")

@@ -42,11 +42,15 @@ def format_table(metrics: dict[str, Any]) -> str:
                         _num(block["ap"]),
                         _num(block["eer"]),
                         _num(block["acc"]),
+                        _num(block["tpr"]),
+                        _num(block["fpr"]),
                         _num(block["threshold"], 2),
                     ]
                 )
     if rows:
-        lines += _render(["detector", "level", "n", "AUC [95% CI]", "AP", "EER", "ACC@thr", "thr"], rows)
+        lines += _render(
+            ["detector", "level", "n", "AUC [95% CI]", "AP", "EER", "ACC@thr", "TPR@thr", "FPR@thr", "thr"], rows
+        )
     method_rows = [
         [name, method, level, str(block[level]["n_fake"]), _ci(block[level])]
         for name, blocks in metrics["detectors"].items()
@@ -63,5 +67,5 @@ def format_table(metrics: dict[str, Any]) -> str:
     if loc_rows:
         lines += ["", *_render(["localizer", "level", "n masks", "pixel AUC", "IoU@0.5"], loc_rows)]
     lines += ["", *(f"{level}: {meaning}" for level, meaning in metrics["levels"].items())]
-    lines.append(f"ACC@thr: accuracy at {metrics['accuracy_threshold']}")
+    lines.append(f"ACC/TPR/FPR@thr: accuracy, true- and false-positive rates at {metrics['accuracy_threshold']}")
     return "\n".join(lines)
