@@ -4,6 +4,8 @@ Each adapter installs, for every block, what the method needs and nothing more:
 
 * the [class]-query row of the attention and the values V, read from the qkv projection's output (no attention
   recompute; q_norm / k_norm are applied to the one query row and the keys), kept detached;
+* the queries of every token and the keys (views of the same qkv output, so no extra memory where q_norm is the
+  identity), from which a patch-token readout recomputes one block's full attention at a time;
 * z, the concatenated head outputs entering the output projection, kept *in* the graph so that one
   ``torch.autograd.grad`` call yields dy/dz for every block without parameter gradients.
 
@@ -25,6 +27,23 @@ from torch import nn
 from forensic_daam.errors import UnsupportedModelError
 
 
+@dataclass(frozen=True)
+class QueryRecord:
+    """One block's queries (before their norm) and keys: enough to recompute its full attention on demand."""
+
+    queries: torch.Tensor
+    keys: torch.Tensor
+    scale: float | torch.Tensor
+    query_norm: Callable[[torch.Tensor], torch.Tensor] | None
+
+    def attention(self) -> torch.Tensor:
+        """(B, H, N, N) float32 softmax attention, rows = queries (the same logits as the [class] row's)."""
+        with torch.no_grad():
+            queries = self.queries if self.query_norm is None else self.query_norm(self.queries)
+            logits = (queries.float() @ self.keys.float().transpose(-2, -1)) * self.scale
+            return logits.softmax(dim=-1)
+
+
 @dataclass
 class Recorder:
     """Per-call store of what the hooks saw, indexed by block."""
@@ -35,26 +54,38 @@ class Recorder:
     attention: list[torch.Tensor | None] = field(default_factory=list)
     values: list[torch.Tensor | None] = field(default_factory=list)
     outputs: list[torch.Tensor | None] = field(default_factory=list)
+    queries: list[QueryRecord | None] = field(default_factory=list)
     grid: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         self.attention = [None] * self.num_blocks
         self.values = [None] * self.num_blocks
         self.outputs = [None] * self.num_blocks
+        self.queries = [None] * self.num_blocks
 
     def record_projections(
         self,
         index: int,
-        query_cls: torch.Tensor,
+        queries: torch.Tensor,
         keys: torch.Tensor,
         values: torch.Tensor,
         scale: float | torch.Tensor,
+        query_norm: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
-        """Keep the [class] attention row (B, H, N) and V (B, N, H, d); inputs are (B, H, 1, d), (B, H, N, d)."""
+        """Keep the [class] attention row (B, H, N), V (B, N, H, d) and what recomputes the full attention.
+
+        ``queries`` (B, H, N, d) are taken *before* ``query_norm`` (q_norm / ln_q, applied per token): the
+        [class] row is normalised here, all rows only if a readout over several tokens needs them; ``keys``
+        (B, H, N, d) are already normalised.
+        """
         with torch.no_grad():
+            query_cls = queries[:, :, :1]
+            if query_norm is not None:
+                query_cls = query_norm(query_cls)
             logits = (query_cls.float() @ keys.float().transpose(-2, -1)) * scale
             self.attention[index] = logits.softmax(dim=-1).squeeze(-2)
             self.values[index] = values.detach()
+            self.queries[index] = QueryRecord(queries.detach(), keys.detach(), scale, query_norm)
 
     def record_output(self, index: int, z: torch.Tensor) -> torch.Tensor:
         """Keep z (B, N, C) in the graph; returns the tensor the model must continue with."""
@@ -144,13 +175,13 @@ class OpenClipAttention(Protocol):
 
 
 def _split_qkv(qkv: torch.Tensor, num_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(B, N, 3*H*d) -> query row of the class token (B, H, 1, d), keys (B, H, N, d), values (B, N, H, d)."""
+    """(B, N, 3*H*d) -> queries (B, H, N, d), keys (B, H, N, d), values (B, N, H, d): views, no copies."""
     batch, tokens, width = qkv.shape
     head_dim = width // (3 * num_heads)
     parts = qkv.detach().reshape(batch, tokens, 3, num_heads, head_dim)
-    query_cls = parts[:, :1, 0].transpose(1, 2)
+    queries = parts[:, :, 0].transpose(1, 2)
     keys = parts[:, :, 1].transpose(1, 2)
-    return query_cls, keys, parts[:, :, 2]
+    return queries, keys, parts[:, :, 2]
 
 
 def _grid_hook(recorder: Recorder) -> Callable[..., None]:
@@ -176,6 +207,11 @@ class VitAdapter:
     def num_prefix_tokens(self) -> int:
         raise NotImplementedError
 
+    @property
+    def has_class_token(self) -> bool:
+        """Whether token 0 is a [class] token (the authors' DAAM reads its row)."""
+        return True
+
     def logits(self, images: torch.Tensor) -> torch.Tensor:
         return self.model(images)
 
@@ -186,23 +222,28 @@ class VitAdapter:
         raise NotImplementedError
 
 
+POOLS = ("token", "avg", "max", "avgmax")
+
+
 class TimmAdapter(VitAdapter):
-    """timm ``VisionTransformer`` (ViT, DeiT, distilled DeiT, register tokens, dynamic image size)."""
+    """timm ``VisionTransformer`` (ViT, DeiT, distilled DeiT, register tokens, dynamic image size).
+
+    [class]-token models and patch-pooling ones (``global_pool='avg'`` etc., with or without a [class] token):
+    the latter's decision reads the patch tokens, which :func:`forensic_daam.daam` detects (readout rows).
+    """
 
     family = "timm"
 
     def __init__(self, model: nn.Module) -> None:
         super().__init__(model)
-        if getattr(model, "cls_token", None) is None:
-            raise UnsupportedModelError(
-                f"{type(model).__name__} has no [class] token; DAAM explains the class token's decision"
-            )
         pool = getattr(model, "global_pool", "token")
-        if pool != "token":
+        if pool not in POOLS:
             raise UnsupportedModelError(
-                f"{type(model).__name__} pools with global_pool={pool!r}; DAAM needs a model that decides from the "
-                "[class] token (global_pool='token')"
+                f"{type(model).__name__} pools with global_pool={pool!r}; supported: {', '.join(POOLS)} (attention "
+                "pooling reads the tokens through a module outside the blocks)"
             )
+        if pool == "token" and getattr(model, "cls_token", None) is None:
+            raise UnsupportedModelError(f"{type(model).__name__} pools the [class] token but has none")
         for index, block in enumerate(cast(TimmVit, model).blocks):
             attn = getattr(block, "attn", None)
             qkv = getattr(attn, "qkv", None)
@@ -223,6 +264,10 @@ class TimmAdapter(VitAdapter):
     @property
     def num_prefix_tokens(self) -> int:
         return int(self.vit.num_prefix_tokens)
+
+    @property
+    def has_class_token(self) -> bool:
+        return getattr(self.model, "cls_token", None) is not None
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         return self.vit.forward_head(self.vit.forward_features(images), pre_logits=True)
@@ -250,9 +295,10 @@ class TimmAdapter(VitAdapter):
     def _qkv_hook(recorder: Recorder, index: int, attn: TimmAttention) -> Callable[..., None]:
         def hook(module: nn.Module, args: Any, output: torch.Tensor) -> None:
             with torch.no_grad():
-                query_cls, keys, values = _split_qkv(output, attn.num_heads)
-                query_cls, keys = attn.q_norm(query_cls), attn.k_norm(keys)
-            recorder.record_projections(index, query_cls, keys, values, attn.scale)
+                queries, keys, values = _split_qkv(output, attn.num_heads)
+                keys = attn.k_norm(keys)
+            norm = None if isinstance(attn.q_norm, nn.Identity) else attn.q_norm
+            recorder.record_projections(index, queries, keys, values, attn.scale, norm)
 
         return hook
 
@@ -374,12 +420,13 @@ def _custom_attention_input_hook(attn: OpenClipAttention, recorder: Recorder, in
     def hook(module: nn.Module, args: tuple[Any, ...]) -> None:
         with torch.no_grad():
             qkv = F.linear(args[0], attn.in_proj_weight, attn.in_proj_bias)
-            query_cls, keys, values = _split_qkv(qkv, attn.num_heads)
-            query_cls, keys = attn.ln_q(query_cls), attn.ln_k(keys)
+            queries, keys, values = _split_qkv(qkv, attn.num_heads)
+            keys = attn.ln_k(keys)
             if attn.head_scale is not None:
                 # head_scale multiplies each head's output before concatenation: fold it into V.
                 values = values * attn.head_scale.reshape(1, 1, -1, 1)
-        recorder.record_projections(index, query_cls, keys, values, attn.scale)
+        norm = None if isinstance(attn.ln_q, nn.Identity) else attn.ln_q
+        recorder.record_projections(index, queries, keys, values, attn.scale, norm)
 
     return hook
 

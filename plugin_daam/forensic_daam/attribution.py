@@ -4,6 +4,12 @@ The map of block l for one image is ``M^l_j = ReLU(sum_h a^{l,h}_j <v^{l,h}_j, a
 with a the [class]-query attention row, v the values and alpha = ReLU(dy/dz^l[cls]) (design note daam.md,
 sections 1, 2 and 4). The spatial features S are never materialised: the contraction over channels happens
 per head in one einsum for all blocks at once, on the model's device.
+
+Our extension, readout rows: a decision read from other tokens than [class] (patch tokens, as KFD's score, or a
+patch-mean pooled ViT) gives the [class] row of the last block no gradient at all. With R the tokens the decision
+reads, the map generalises to ``M^l_j = ReLU(sum_{i in R} sum_h sum_k V^l_h[j,k] A^l_h[i,j] ReLU(G^l_h[i,k]))``
+with G^l = d score / d z^l (all rows): one extra batched matmul A^T ReLU(G) per block, the attention recomputed one
+block at a time from the recorded q and k. R = {[class]} is exactly the authors' DAAM and takes the path above.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from typing import Any, cast
 import torch
 from torch import nn
 
-from forensic_daam.adapters import Recorder, VitAdapter, resolve_adapter
+from forensic_daam.adapters import QueryRecord, Recorder, VitAdapter, resolve_adapter
 from forensic_daam.errors import UnsupportedModelError
+from forensic_daam.options import READOUTS
 
 Target = int | Sequence[int] | torch.Tensor | None
+Readout = str | Sequence[int]
 
 
 @dataclass(frozen=True)
@@ -26,19 +34,24 @@ class DaamResult:
     """DAAM output for a batch; tensors stay on the model's device.
 
     Attributes:
-        block_maps: (B, L, h, w) per-block maps M^l, before any normalisation.
+        block_maps: (B, L, h, w) per-block maps M^l, the maps that are accumulated: raw, or min-max normalised
+            per block when the call asked for ``normalize_blocks=True`` (the authors' ``norm`` option).
         accumulated: (B, L, h, w) accumulated maps D^b = sum_{l<=b} M^l.
-        coefficients: (B, L, C) channel weights alpha^l used for the maps (ReLU(g) supervised, g for SSL).
-        gradients: (B, L, C) raw g^l = d score / d z^l[cls].
-        class_outputs: (B, L, C) z^l[cls], the class token's attention output per block.
+        coefficients: (B, L, C) channel weights alpha^l used for the maps (ReLU(g) supervised, g for SSL); for a
+            readout over several rows, their sum over the readout rows (each row has its own weights).
+        gradients: (B, L, C) raw g^l = d score / d z^l at the [class] row; for a readout over several rows, the
+            sum of the readout rows' gradients.
+        class_outputs: (B, L, C) z^l[cls], the class token's attention output per block (token 0).
         token_contributions: (B, L, N) signed per-token contributions sum_h a_j <v_j, alpha_h> for all tokens,
-            prefix tokens included (the maps are the ReLU of its patch part).
+            prefix tokens included, never normalised (the raw maps are the ReLU of its patch part).
         targets: (B,) explained class per image (-1 where the score is not a class logit).
         scores: (B,) the explained score y_t per image.
         grid: (h, w) patch grid of the input.
         num_prefix_tokens: T, the number of [class]/distillation/register tokens.
         attention, values: the [class] attention rows (B, L, H, N) and values (B, L, N, H, d) when the call asked
             for ``keep_internals=True``, else None.
+        readout: (B, N) bool, the token rows R whose gradients weighted the maps (the [class] token alone for the
+            authors' DAAM).
     """
 
     block_maps: torch.Tensor
@@ -53,6 +66,7 @@ class DaamResult:
     num_prefix_tokens: int
     attention: torch.Tensor | None = None
     values: torch.Tensor | None = None
+    readout: torch.Tensor | None = None
 
     @property
     def num_blocks(self) -> int:
@@ -146,11 +160,15 @@ def trace(
     rectify_coefficients: bool,
     keep_internals: bool = False,
     suffix_tokens: int = 0,
+    readout: Readout = "auto",
+    normalize_blocks: bool = False,
 ) -> DaamResult:
     """Run the hooked forward, one ``autograd.grad`` to every block's z, and build the maps.
 
-    ``select(output) -> (scores (B,), targets (B,))`` picks the explained score from the forward's output.
+    ``select(output) -> (scores (B,), targets (B,))`` picks the explained score from the forward's output;
+    ``readout`` is described in :func:`daam`.
     """
+    _check_readout(readout, adapter)
     recorder = Recorder(adapter.num_blocks, adapter.num_prefix_tokens, suffix_tokens)
     handles = adapter.install(recorder)
     try:
@@ -168,26 +186,43 @@ def trace(
             outputs = cast("list[torch.Tensor]", recorder.outputs)
             attentions = cast("list[torch.Tensor]", recorder.attention)
             value_list = cast("list[torch.Tensor]", recorder.values)
-            gradients = torch.autograd.grad(scores.sum(), outputs, allow_unused=True)
+            gradients = list(torch.autograd.grad(scores.sum(), outputs, allow_unused=True))
     finally:
         for handle in handles:
             handle.remove()
+    grid = recorder.grid
+    assert grid is not None
+    prefix = adapter.num_prefix_tokens
+    patches = slice(prefix, prefix + grid[0] * grid[1])
     with torch.no_grad():
-        class_gradients = [
-            torch.zeros_like(z[:, 0]) if grad is None else grad[:, 0]
-            for grad, z in zip(gradients, outputs, strict=True)
-        ]
-        del gradients
-        raw = torch.stack(class_gradients, dim=1).float()
-        coefficients = raw.clamp_min(0) if rectify_coefficients else raw
-        attention = torch.stack(attentions, dim=1)
-        values = torch.stack(value_list, dim=1).float()
-        contributions = class_token_contributions(attention, values, coefficients)
+        rows = readout_rows(readout, gradients, outputs[0], patches, adapter.has_class_token)
+        attention: torch.Tensor | None
+        values: torch.Tensor | None
+        if rows is None:
+            class_gradients = [
+                torch.zeros_like(z[:, 0]) if grad is None else grad[:, 0]
+                for grad, z in zip(gradients, outputs, strict=True)
+            ]
+            del gradients
+            raw = torch.stack(class_gradients, dim=1).float()
+            coefficients = raw.clamp_min(0) if rectify_coefficients else raw
+            attention = torch.stack(attentions, dim=1)
+            values = torch.stack(value_list, dim=1).float()
+            contributions = class_token_contributions(attention, values, coefficients)
+            rows = torch.zeros(outputs[0].shape[:2], dtype=torch.bool, device=outputs[0].device)
+            rows[:, 0] = True
+        else:
+            queries = cast("list[QueryRecord]", recorder.queries)
+            raw, coefficients, contributions = _readout_contributions(
+                gradients, queries, value_list, rows, rectify_coefficients
+            )
+            del gradients
+            attention = torch.stack(attentions, dim=1) if keep_internals else None
+            values = torch.stack(value_list, dim=1).float() if keep_internals else None
         batch, blocks = contributions.shape[:2]
-        grid = recorder.grid
-        assert grid is not None
-        patches = slice(adapter.num_prefix_tokens, adapter.num_prefix_tokens + grid[0] * grid[1])
         block_maps = contributions[:, :, patches].clamp_min(0).reshape(batch, blocks, *grid)
+        if normalize_blocks:
+            block_maps = normalize_block_maps(block_maps)
         class_outputs = torch.stack([z.detach()[:, 0] for z in outputs], dim=1).float()
         return DaamResult(
             block_maps=block_maps,
@@ -199,10 +234,110 @@ def trace(
             targets=targets.detach(),
             scores=scores.detach(),
             grid=grid,
-            num_prefix_tokens=adapter.num_prefix_tokens,
+            num_prefix_tokens=prefix,
             attention=attention if keep_internals else None,
             values=values if keep_internals else None,
+            readout=rows,
         )
+
+
+def normalize_block_maps(block_maps: torch.Tensor) -> torch.Tensor:
+    """The authors' per-block normalisation before accumulation (their ``norm``): (M - min) / (max(M - min) + 1e-10).
+
+    Applied per image and block over the patch grid, exactly as their ``max_min_normalize`` computes it.
+    """
+    shifted = block_maps - block_maps.amin(dim=(-2, -1), keepdim=True)
+    return shifted / (shifted.amax(dim=(-2, -1), keepdim=True) + 1e-10)
+
+
+def _check_readout(readout: Readout, adapter: VitAdapter) -> None:
+    if isinstance(readout, str):
+        if readout not in READOUTS:
+            raise ValueError(f"readout must be one of {READOUTS} or a sequence of token indices, not {readout!r}")
+        if readout == "class" and not adapter.has_class_token:
+            raise ValueError("readout='class' needs a [class] token and this model has none: use 'auto' or 'patches'")
+    elif len(readout) == 0:
+        raise ValueError("readout is an empty sequence of token indices: name at least one token, or use 'auto'")
+
+
+def readout_rows(
+    readout: Readout,
+    gradients: Sequence[torch.Tensor | None],
+    reference: torch.Tensor,
+    patches: slice,
+    has_class_token: bool,
+) -> torch.Tensor | None:
+    """(B, N) bool mask of the readout rows R, or None when R is the [class] token alone (the authors' path).
+
+    ``"auto"``: per image, the rows with a non-zero gradient at the last block that has any (the decision reads
+    exactly those tokens; token-wise layers after the last attention give every other row an exact zero), with
+    all patch tokens as soon as one has (a saturated tanh or a dead ReLU in a patch head can zero a read token's
+    gradient exactly). An image whose score has no gradient at all falls back to the [class] token.
+    ``reference`` is any (B, N, C) z.
+    """
+    batch, tokens = reference.shape[:2]
+    device = reference.device
+    if readout == "class":
+        return None
+    rows = torch.zeros(batch, tokens, dtype=torch.bool, device=device)
+    if readout == "patches":
+        rows[:, patches] = True
+        return rows
+    if not isinstance(readout, str):
+        indices = torch.as_tensor(list(readout), dtype=torch.long)
+        if indices.ndim != 1 or bool(((indices < 0) | (indices >= tokens)).any()):
+            raise ValueError(f"readout token indices must lie in 0..{tokens - 1}, got {indices.tolist()}")
+        rows[:, indices.to(device)] = True
+    else:
+        found = torch.zeros(batch, dtype=torch.bool, device=device)
+        for grad in reversed(gradients):
+            if grad is None:
+                continue
+            nonzero = (grad != 0).any(dim=-1)
+            # Patch tokens are read as a group: a saturated nonlinearity can zero one read token's gradient exactly.
+            nonzero[:, patches] |= nonzero[:, patches].any(dim=-1, keepdim=True)
+            new = nonzero.any(dim=-1) & ~found
+            rows[new] = nonzero[new]
+            found |= new
+            if bool(found.all()):
+                break
+        if has_class_token:
+            rows[~found, 0] = True
+    if has_class_token and bool(rows[:, 0].all()) and not bool(rows[:, 1:].any()):
+        return None
+    return rows
+
+
+def _readout_contributions(
+    gradients: Sequence[torch.Tensor | None],
+    queries: Sequence[QueryRecord],
+    values: Sequence[torch.Tensor],
+    rows: torch.Tensor,
+    rectify: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Raw and used coefficients summed over R (B, L, C), and signed contributions (B, L, N), block by block.
+
+    Per block: W_h = A_h^T (mask_R * ReLU(G_h)) (one batched matmul over images and heads), then
+    contribution_j = sum_h <V_h[j], W_h[j]>. Only one block's N x N attention exists at a time.
+    """
+    mask = rows[:, :, None].float()
+    raw_sums, used_sums, contributions = [], [], []
+    for grad, record, value in zip(gradients, queries, values, strict=True):
+        batch, tokens, heads, head_dim = value.shape
+        if grad is None:
+            zeros = torch.zeros(batch, heads * head_dim, device=value.device)
+            raw_sums.append(zeros)
+            used_sums.append(zeros)
+            contributions.append(torch.zeros(batch, tokens, device=value.device))
+            continue
+        raw = grad.float() * mask
+        used = raw.clamp_min(0) if rectify else raw
+        raw_sums.append(raw.sum(dim=1))
+        used_sums.append(used.sum(dim=1))
+        per_head = used.reshape(batch, tokens, heads, head_dim).transpose(1, 2)  # (B, H, N, d)
+        pulled = record.attention().transpose(-2, -1) @ per_head  # (B, H, N, d): sum_i A[i, j] w[i, k]
+        contributions.append(torch.einsum("bnhd,bhnd->bn", value.float(), pulled))
+    return torch.stack(raw_sums, dim=1), torch.stack(used_sums, dim=1), torch.stack(contributions, dim=1)
 
 
 def daam(
@@ -214,6 +349,8 @@ def daam(
     family: str = "auto",
     keep_internals: bool = False,
     suffix_tokens: int = 0,
+    readout: Readout = "auto",
+    normalize_blocks: bool = False,
 ) -> DaamResult:
     """Dynamic Accumulated Attention Maps of a supervised ViT's decision.
 
@@ -227,6 +364,11 @@ def daam(
         keep_internals: also return the [class] attention rows and the values (memory: B*L*N*C floats).
         suffix_tokens: tokens appended after the patch tokens by ``forward`` (e.g. learnable visual prompts): they
             take part in attention but are not spatial, so they are left out of the maps.
+        readout: the token rows R whose gradients weight the maps. ``"auto"`` (default): the rows the decision
+            reads, found as the rows with gradient at the last block ([class] for a classifier, [class] and
+            distillation tokens for distilled DeiT, the patch tokens for a patch-mean or patch-map readout such
+            as KFD's); ``"class"``: the authors' DAAM; ``"patches"``; or explicit token indices.
+        normalize_blocks: min-max normalise each block's map before accumulation (the authors' ``norm``).
 
     Works inside ``torch.no_grad()``; leaves the model's hooks, training flag and requires_grad untouched.
     """
@@ -240,4 +382,6 @@ def daam(
         rectify_coefficients=True,
         keep_internals=keep_internals,
         suffix_tokens=suffix_tokens,
+        readout=readout,
+        normalize_blocks=normalize_blocks,
     )

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from forensic_daam.adapters import resolve_adapter
-from forensic_daam.attribution import DaamResult, trace
+from forensic_daam.attribution import DaamResult, Readout, trace
 
 Weights = torch.Tensor | Callable[[torch.Tensor], torch.Tensor]
 
@@ -102,6 +102,7 @@ def daam_ssl(
     forward: Callable[[Any], torch.Tensor] | None = None,
     family: str = "auto",
     keep_internals: bool = False,
+    readout: Readout = "auto",
 ) -> DaamResult:
     """DAAM of a self-supervised ViT: explains the surrogate score s' = sum_c w_c f_c of its output feature f.
 
@@ -111,6 +112,7 @@ def daam_ssl(
         weights: (C,) or (B, C) importance weights, or a callable ``features -> weights`` such as
             :class:`KnnImportance` or :class:`ReferenceImportance` (evaluated on the detached features).
         forward: ``forward(images) -> features (B, C)`` through ``model``; default: the model's [class] feature.
+        readout: the token rows whose gradients weight the maps, as in :func:`forensic_daam.daam`.
 
     The coefficients are the raw gradients (no ReLU in this branch), so the maps are linear in ``weights``
     before the final ReLU.
@@ -133,4 +135,5 @@ def daam_ssl(
         select,
         rectify_coefficients=False,
         keep_internals=keep_internals,
+        readout=readout,
     )

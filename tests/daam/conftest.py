@@ -104,9 +104,15 @@ def reference_timm_daam(model: nn.Module, images: torch.Tensor, targets: torch.T
 
 
 def reference_open_clip_daam(
-    visual: nn.Module, images: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor]
+    visual: nn.Module,
+    images: torch.Tensor,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    rows: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Authors' path through nn.MultiheadAttention: its own attention weights, dy/dz from dy/d(out) @ W_out."""
+    """Authors' path through nn.MultiheadAttention: its own attention weights, dy/dz from dy/d(out) @ W_out.
+
+    ``rows`` (N,) bool: the readout-rows formula over those query rows instead of the [class] row alone.
+    """
     blocks = list(visual.transformer.resblocks)
     inputs: list[torch.Tensor] = [None] * len(blocks)  # type: ignore[list-item]
     grads: list[torch.Tensor] = [None] * len(blocks)  # type: ignore[list-item]
@@ -139,10 +145,69 @@ def reference_open_clip_daam(
             _, weights = attn(x, x, x, need_weights=True, average_attn_weights=False)  # (B, H, N, N)
             v = nn.functional.linear(x, attn.in_proj_weight, attn.in_proj_bias)[..., 2 * width :]
             v = v.reshape(batch, tokens, attn.num_heads, -1).transpose(1, 2)
+            if rows is not None:
+                grad = (grads[index] @ attn.out_proj.weight).clamp_min(0)
+                grad = grad.reshape(batch, tokens, attn.num_heads, -1)[:, rows]
+                signed = torch.einsum("bhjk,bhij,bihk->bj", v, weights[:, :, rows], grad)
+                maps.append(signed[:, 1 : 1 + grid[0] * grid[1]].clamp_min(0).reshape(batch, *grid))
+                continue
             spatial = (weights[:, :, 0, :, None] * v).permute(0, 2, 1, 3).reshape(batch, tokens, width)
             alpha = (grads[index] @ attn.out_proj.weight)[:, 0].clamp_min(0)
             feature_maps = spatial[:, 1:].transpose(1, 2).reshape(batch, width, *grid)
             maps.append((alpha[:, :, None, None] * feature_maps).sum(dim=1).clamp_min(0))
+    return torch.stack(maps, dim=1)
+
+
+def reference_readout_daam(
+    model: nn.Module, images: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor], rows: torch.Tensor
+) -> torch.Tensor:
+    """The readout-rows formula, written out for a timm ViT: full attention recomputed from each block's input,
+    tensor hooks on z, ``.backward()``, then per block one einsum over readout rows i, heads h and channels k:
+
+        M^l[j] = ReLU( sum_{i in R} sum_h sum_k V^l_h[j,k] * A^l_h[i,j] * ReLU(G^l_h[i,k]) )
+
+    ``rows`` is the (N,) bool mask of R; returns the (B, L, h, w) block maps.
+    """
+    blocks = list(model.blocks)
+    inputs: list[torch.Tensor] = [None] * len(blocks)  # type: ignore[list-item]
+    grads: list[torch.Tensor] = [None] * len(blocks)  # type: ignore[list-item]
+    handles = []
+    for index, block in enumerate(blocks):
+
+        def keep_input(module: nn.Module, args: Any, index: int = index) -> None:
+            inputs[index] = args[0].detach()
+
+        def keep_z(module: nn.Module, args: Any, index: int = index) -> None:
+            def save(grad: torch.Tensor, index: int = index) -> None:
+                grads[index] = grad
+
+            args[0].register_hook(save)
+
+        handles.append(block.attn.register_forward_pre_hook(keep_input))
+        handles.append(block.attn.proj.register_forward_pre_hook(keep_z))
+    try:
+        with torch.enable_grad():
+            forward(images).sum().backward()
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.zero_grad(set_to_none=True)
+    prefix = model.num_prefix_tokens
+    grid = model.patch_embed.dynamic_feat_size(tuple(images.shape[-2:]))
+    maps = []
+    with torch.no_grad():
+        for index, block in enumerate(blocks):
+            attn = block.attn
+            x = inputs[index]
+            batch, tokens, width = x.shape
+            qkv = attn.qkv(x).reshape(batch, tokens, 3, attn.num_heads, -1).permute(2, 0, 3, 1, 4)
+            q, k, v = attn.q_norm(qkv[0]), attn.k_norm(qkv[1]), qkv[2]
+            attention = ((q @ k.transpose(-2, -1)) * attn.scale).softmax(dim=-1)  # (B, H, N, N), rows = queries
+            grad = torch.zeros(batch, tokens, width) if grads[index] is None else grads[index]
+            grad = grad.clamp_min(0).reshape(batch, tokens, attn.num_heads, -1)[:, rows]  # (B, |R|, H, d)
+            selected = attention[:, :, rows]  # (B, H, |R|, N)
+            signed = torch.einsum("bhjk,bhij,bihk->bj", v, selected, grad)
+            maps.append(signed[:, prefix : prefix + grid[0] * grid[1]].clamp_min(0).reshape(batch, *grid))
     return torch.stack(maps, dim=1)
 
 
@@ -167,4 +232,5 @@ def kit() -> Any:
         tiny_clip=tiny_clip,
         reference_timm_daam=reference_timm_daam,
         reference_open_clip_daam=reference_open_clip_daam,
+        reference_readout_daam=reference_readout_daam,
     )
