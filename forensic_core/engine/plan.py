@@ -102,9 +102,7 @@ def _reference(path: Path, relpath: str) -> InputRef | PlannedProblem:
     except OSError as exc:
         return PlannedProblem(problem_id(source), source, f"cannot read: {exc.strerror or exc}")
     if not stat_module.S_ISREG(info.st_mode):
-        return PlannedProblem(
-            problem_id(source), source, f"not a regular file ({_file_kind(info.st_mode)}); not opened"
-        )
+        return PlannedProblem(problem_id(source), source, "not a regular file; refused without opening it")
     return InputRef(
         id=input_id(relpath, info.st_size, info.st_mtime_ns),
         source=source,
@@ -113,18 +111,6 @@ def _reference(path: Path, relpath: str) -> InputRef | PlannedProblem:
         size=info.st_size,
         mtime_ns=info.st_mtime_ns,
     )
-
-
-def _file_kind(mode: int) -> str:
-    if stat_module.S_ISFIFO(mode):
-        return "a FIFO"
-    if stat_module.S_ISSOCK(mode):
-        return "a socket"
-    if stat_module.S_ISCHR(mode) or stat_module.S_ISBLK(mode):
-        return "a device"
-    if stat_module.S_ISDIR(mode):
-        return "a directory"
-    return "not a regular file"
 
 
 def _resolved(path: Path) -> Path:
