@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from typing import TYPE_CHECKING, TextIO
 
+from forensic_core.errors import PluginLoadError
 from forensic_core.terminal import printable
 
 if TYPE_CHECKING:
@@ -65,8 +66,6 @@ def normalize_name(name: str) -> str:
 
 def one_line(exc: BaseException) -> str:
     """``Type: message`` on one bounded line (plugin messages can be long, multi-line or empty)."""
-    from forensic_core.errors import PluginLoadError
-
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     if len(text) > _REASON_MAX:
         text = text[: _REASON_MAX - 3] + "..."
@@ -169,8 +168,8 @@ def _still_loading_notice(what: str, after: float, hint: str, stderr: TextIO | N
 
     def notice() -> None:
         stream = stderr if stderr is not None else sys.stderr
-        line = f"forensic: still loading plugin {printable(what)} after {after:g} s"
-        stream.write(f"{line}; to start without it: {hint}\n" if hint else f"{line}\n")
+        line = f"forensic: still loading plugin {what} after {after:g} s"
+        stream.write(printable(f"{line}; to start without it: {hint}" if hint else line) + "\n")
         stream.flush()
 
     timer = threading.Timer(after, notice)

@@ -207,15 +207,20 @@ def _walk(
             continue
         path = directory / entry.name
         try:
+            is_dir = entry.is_dir()  # the directory entry's type; a stat only for symbolic links
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not _is_excluded(path, excluded):
+                yield from _walk(path, (*ancestors, key), suffixes, excluded)
+            continue
+        if path.suffix.lower() not in suffixes:
+            continue
+        try:
             mode: int | None = entry.stat().st_mode  # follows symlinks, like the opener would
         except OSError:
             mode = None
-        if mode is not None and stat.S_ISDIR(mode):
-            if not _is_excluded(path, excluded):
-                yield from _walk(path, (*ancestors, key), suffixes, excluded)
-        elif path.suffix.lower() not in suffixes:
-            continue
-        elif mode is None:
+        if mode is None:
             if entry.is_symlink():
                 yield InputProblem(source=str(path), reason="broken symbolic link")
         elif stat.S_ISREG(mode):
