@@ -23,7 +23,7 @@ examples/inputs/astronaut_edited.jpg: examples/make_sample.py $(BIN)/.installed
 	$(BIN)/python examples/make_sample.py examples/inputs
 
 demo: install examples/inputs/astronaut_edited.jpg
-	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT)
+	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT) --overwrite
 	@echo "open $(OUT)/report.html in a browser"
 
 lint: install

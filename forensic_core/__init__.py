@@ -1,13 +1,16 @@
 """forensic-core: a plugin host for explainable deepfake forensics.
 
 Plugin authors import everything they need from here: the ``hookimpl`` marker, the spec and settings base
-classes, and the typed results. Importing this package is light (no torch).
+classes, the typed component results, and the types the hooks hand over (``Pipeline``, ``InputResult``,
+``Report``, ``InputContext``), which live in leaf modules below the registry. Importing this package is light
+(no torch).
 """
 
 from __future__ import annotations
 
 from forensic_core.components import ComponentKind, ComponentSettings, ComponentSpec, NoSettings
 from forensic_core.context import BuildContext
+from forensic_core.engine.base import Engine, InputContext, InputRef, RunPlan, current_input
 from forensic_core.errors import (
     ComponentError,
     ConfigError,
@@ -17,6 +20,7 @@ from forensic_core.errors import (
     PluginLoadError,
 )
 from forensic_core.hookspecs import hookimpl
+from forensic_core.pipeline import ComponentEntry, Pipeline
 from forensic_core.protocols import (
     Detector,
     DialogBackend,
@@ -26,6 +30,7 @@ from forensic_core.protocols import (
     Localizer,
     VisionTarget,
 )
+from forensic_core.report import Custody, InputResult, Report
 from forensic_core.results import (
     Box,
     Detection,
@@ -44,14 +49,17 @@ __version__ = "0.1.0"
 __all__ = [
     "Box",
     "BuildContext",
+    "ComponentEntry",
     "ComponentError",
     "ComponentKind",
     "ComponentSettings",
     "ComponentSpec",
     "ConfigError",
+    "Custody",
     "Detection",
     "Detector",
     "DialogBackend",
+    "Engine",
     "ExplainableDetector",
     "Explainer",
     "Explanation",
@@ -60,16 +68,23 @@ __all__ = [
     "Figure",
     "Findings",
     "ForensicError",
+    "InputContext",
     "InputError",
+    "InputRef",
+    "InputResult",
     "Localization",
     "Localizer",
     "MediaItem",
     "Message",
     "MissingWeightsError",
     "NoSettings",
+    "Pipeline",
     "PluginLoadError",
     "RegionScore",
+    "Report",
+    "RunPlan",
     "VisionTarget",
     "__version__",
+    "current_input",
     "hookimpl",
 ]
