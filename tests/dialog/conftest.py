@@ -55,3 +55,11 @@ def with_explanation(findings: Findings) -> Findings:
     details = {"block_share": [0.1, 0.2, 0.6, 0.1], "settling_block": 3}
     explanation = Explanation(maps={"daam": np.zeros((64, 64))}, text="DAAM traced the score.", details=details)
     return replace(findings, explanations={"daam": explanation})
+
+
+@pytest.fixture(scope="session")
+def tiny_lm_folder(tmp_path_factory: pytest.TempPathFactory):
+    pytest.importorskip("transformers")
+    from .tiny_lm import build_tiny_lm
+
+    return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))

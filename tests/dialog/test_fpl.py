@@ -1,0 +1,104 @@
+"""Forgery prompt embeddings: the FPL trains on templated QA (loss falls), round-trips, and reaches the LM."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+pytest.importorskip("transformers")
+pytest.importorskip("forensic_kfd")
+
+import torch
+from forensic_llm_dialog.backends.hf import HfBackend
+from forensic_llm_dialog.fpl import ForgeryPromptLearner, FplConfig, load_fpl
+from forensic_llm_dialog.kfd_inputs import analyse, face_image
+from forensic_llm_dialog.settings import HfSettings
+from forensic_llm_dialog.training import TrainConfig, pasted_patch, train
+
+from forensic_core.dialog import DialogSession
+from forensic_core.errors import ConfigError
+
+KFD_TINY = {"backbone": "kfd-tiny", "pretrained": None, "device": "cpu", "seed": 0}
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_lm_folder, tmp_path_factory):
+    config = TrainConfig(
+        lm=str(tiny_lm_folder), kfd=KFD_TINY, samples=2, size=32, tokens=4, steps=40, batch_size=6, lr=1e-2
+    )
+    outdir = tmp_path_factory.mktemp("fpl-run")
+    return train(config, outdir), outdir
+
+
+def test_prompt_learner_shapes():
+    fpl = ForgeryPromptLearner(FplConfig(layers=3, clip_dim=16, hidden=24, tokens=5))
+    prompts, image = fpl(torch.randn(2, 3, 2, 7, 7), torch.rand(2, 16, 16), torch.rand(2, 2), torch.randn(2, 16))
+    assert prompts.shape == (2, 5, 24) and image.shape == (2, 1, 24)
+
+
+def test_training_lowers_the_answer_loss_and_saves(trained):
+    summary, outdir = trained
+    assert summary["last_loss"] < 0.95 * summary["first_loss"], summary["losses"]  # mean of the first and last 8 steps
+    assert json.loads((outdir / "train.json").read_text())["steps"] == 40
+    assert (outdir / "fpl.safetensors").is_file()
+
+
+def test_saved_fpl_round_trips(trained, tiny_lm_folder):
+    _summary, outdir = trained
+    backend = HfBackend(HfSettings(model=str(tiny_lm_folder), max_new_tokens=4))
+    fpl, identity = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
+    assert identity.kfd == KFD_TINY and fpl.config.tokens == 4
+    again, _ = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
+    for (name, a), (_, b) in zip(fpl.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_hf_generates_from_inputs_embeds_holding_the_forgery_prompts(trained, tiny_lm_folder, fake_findings):
+    _, outdir = trained
+    settings = HfSettings(model=str(tiny_lm_folder), fpl=str(outdir / "fpl.safetensors"), max_new_tokens=5)
+    backend = HfBackend(settings)
+    assert backend.accepts_embeddings is True
+    answer = DialogSession(fake_findings, backend, backend_name="hf").ask("Is this image a deepfake?")
+    assert answer.content.strip()
+    embeds = backend.last_inputs_embeds
+    assert embeds is not None and embeds.shape[0] == 1
+    kfd = analyse(backend.kfd, [face_image(fake_findings)])
+    with torch.no_grad():
+        prompts, image_token = backend.fpl(kfd.correlation, kfd.mask, kfd.probs, kfd.image_features)
+    rows = embeds[0]
+    k = prompts.shape[1]
+    starts = [i for i in range(rows.shape[0] - k + 1) if torch.allclose(rows[i : i + k], prompts[0], atol=1e-5)]
+    assert len(starts) == 1  # the k forgery prompt tokens appear once, contiguously
+    assert any(torch.allclose(rows[i], image_token[0, 0], atol=1e-5) for i in range(starts[0]))
+
+
+def test_an_fpl_for_another_lm_is_refused(trained, tmp_path):
+    from .tiny_lm import build_tiny_lm
+
+    _, outdir = trained
+    other = build_tiny_lm(tmp_path / "other", seed=1)
+    with pytest.raises(ConfigError, match="was trained for LM"):
+        HfBackend(HfSettings(model=str(other), fpl=str(outdir / "fpl.safetensors")))
+
+
+def test_fallback_pseudo_fake_marks_its_patch():
+    import numpy as np
+
+    image = np.random.default_rng(0).integers(0, 200, (30, 30, 3), dtype=np.uint8)
+    fake, mask = pasted_patch(image, 0)
+    assert mask.sum() == 100 and (fake != image).any(axis=2)[mask > 0].mean() > 0.9
+    assert (fake == image)[mask == 0].all()
+
+
+def test_train_fpl_command(forensic_cli, register_plugin, tiny_lm_folder, tmp_path):
+    import forensic_llm_dialog.plugin as plugin
+
+    register_plugin(plugin, "forensic-llm-dialog")
+    config = {"lm": str(tiny_lm_folder), "kfd": KFD_TINY, "samples": 2, "size": 32, "tokens": 2, "steps": 2}
+    path = tmp_path / "fpl.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = forensic_cli("dialog", "train-fpl", str(path), "-o", str(tmp_path / "run"))
+    assert result.exit_code == 0, result.output
+    assert "trained 2 steps on 12 pairs" in result.output and (tmp_path / "run" / "fpl.safetensors").is_file()
