@@ -324,7 +324,7 @@ class Registry:
         problems: list[str] = []
         for impl in reversed(self.pm.hook.forensic_render_report.get_hookimpls()):
             try:
-                paths = impl.function(report=report, outdir=outdir)
+                paths: Any = impl.function(report=report, outdir=outdir)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:
