@@ -1,0 +1,104 @@
+"""Training data: the step sampler (DDP/accumulation/resume positions), deterministic samples, the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("forensic_eval.pseudofake")
+
+from forensic_core.errors import ConfigError  # noqa: E402
+from forensic_kfd.training.config import DEFAULT_KNOWLEDGE, Augment, PseudoFakes, Source, load_config, validate_config  # noqa: E402  # noqa: E402
+from forensic_kfd.training.data import KfdSamples, StepSampler  # noqa: E402
+
+
+def sampler(**changes: int) -> StepSampler:
+    values = {"seed": 3, "steps": 5, "batch": 2, "accumulate": 1, "world": 1, "rank": 0, "start": 0, **changes}
+    return StepSampler(7, **values)
+
+
+def test_two_ranks_see_what_one_process_accumulating_two_sees() -> None:
+    single = list(sampler(accumulate=2))
+    rank0, rank1 = list(sampler(world=2, rank=0)), list(sampler(world=2, rank=1))
+    for step in range(5):
+        one = single[step * 4 : step * 4 + 4]
+        assert one[:2] == rank0[step * 2 : step * 2 + 2]
+        assert one[2:] == rank1[step * 2 : step * 2 + 2]
+    assert len(single) == len(sampler(accumulate=2)) == 20
+
+
+def test_resumed_sampler_continues_where_the_run_stopped_and_epochs_reshuffle() -> None:
+    full = list(sampler())
+    assert list(sampler(start=3)) == full[6:]
+    first_epoch = [index for epoch, index in full if epoch == 0]
+    assert sorted(first_epoch) == list(range(7))
+    second = [index for epoch, index in full if epoch == 1]
+    assert second != first_epoch[: len(second)]
+
+
+def samples(source: dict[str, object], **changes: object) -> KfdSamples:
+    values: dict[str, object] = {
+        "input_size": (32, 32),
+        "mean": (0.5, 0.5, 0.5),
+        "std": (0.25, 0.25, 0.25),
+        "types": list(DEFAULT_KNOWLEDGE),
+        "pseudo": PseudoFakes(),
+        "augment": Augment(),
+        "seed": 0,
+        **changes,
+    }
+    return KfdSamples(Source.model_validate(source), **values)  # type: ignore[arg-type]
+
+
+def test_real_items_and_their_pseudo_fake_twins() -> None:
+    data = samples({"reals": ["builtin:lfw"], "stop": 6})
+    assert len(data) == 12
+    types = list(DEFAULT_KNOWLEDGE)
+    real, twin = data[(0, 2)], data[(0, 8)]
+    assert real["images"].shape == (3, 32, 32) and real["images"].dtype == torch.float32
+    assert float(real["labels"]) == 0.0 and float(real["masks"].abs().sum()) == 0.0
+    assert types[int(real["types"])] == "real"
+    assert float(twin["labels"]) == 1.0 and float(twin["masks"].max()) > 0
+    assert types[int(twin["types"])] in ("colour", "resample", "sharpen")
+    again = data[(0, 8)]
+    for name in twin:
+        assert torch.equal(twin[name], again[name])
+    other_epoch = data[(1, 8)]
+    assert not torch.equal(twin["images"], other_epoch["images"])
+
+
+def test_folder_of_reals_and_the_excluded_type(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (40, 36, 3), dtype=np.uint8)).save(tmp_path / f"face{i}.png")
+    data = samples({"reals": [str(tmp_path)]}, pseudo=PseudoFakes(types=("colour",)), augment=None)
+    assert len(data) == 6
+    types = list(DEFAULT_KNOWLEDGE)
+    assert {types[int(data[(0, i)]["types"])] for i in range(3, 6)} == {"colour"}
+
+
+def test_config_overrides_and_one_line_errors(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("data: {train: {reals: [builtin:lfw]}}\nsteps: 10\n", encoding="utf-8")
+    config = load_config(path, ["optim.lr=3e-4", "steps=20", "train.backbone.mode=lora"])
+    assert config.optim.lr == 3e-4 and config.steps == 20 and config.train.backbone.mode == "lora"
+    with pytest.raises(ConfigError, match=r"steps: Input should be greater than or equal to 1"):
+        load_config(path, ["steps=0"])
+    with pytest.raises(ConfigError, match=r"key\.sub=value"):
+        load_config(path, ["steps"])
+    with pytest.raises(ConfigError, match="exactly one of 'reals'"):
+        validate_config({"data": {"train": {}}})
+    with pytest.raises(ConfigError, match=r"optim\.lrr: Extra inputs"):
+        validate_config({"data": {"train": {"reals": ["x"]}}, "optim": {"lrr": 1}})
+    with pytest.raises(ConfigError, match="cannot read config"):
+        load_config(tmp_path / "missing.yaml")
+
+
+def test_missing_reals_folder_is_named() -> None:
+    with pytest.raises(ConfigError, match="neither a file nor a folder"):
+        samples({"reals": ["/no/such/folder"]})
