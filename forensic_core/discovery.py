@@ -98,7 +98,16 @@ def discover(
         registry.register(builtin, CORE_PLUGIN, dist_version(CORE_PLUGIN), entry_point="(built-in)")
     only, disabled = _env_list(env, ENV_ONLY), _env_list(env, ENV_DISABLE)
     warn_after = _warn_after(env)
-    entry_points = _entry_points(group)
+    entry_points, broken = _entry_points(group)
+    for name, version, exc in broken:
+        if (only is not None and normalize_name(name) not in only) or (disabled and normalize_name(name) in disabled):
+            registry.record_disabled(normalize_name(name), name, version, "(entry_points.txt)")
+        elif registry.raise_errors:
+            raise exc
+        else:
+            registry.record_failure(
+                normalize_name(name), name, version, "(entry_points.txt)", "reading entry points", exc
+            )
     per_dist: dict[str, int] = {}
     for entry_point in entry_points:
         dist = _dist_name(entry_point)
@@ -106,7 +115,7 @@ def discover(
     seen: set[str] = set()
     for entry_point in entry_points:
         dist = _dist_name(entry_point)
-        version = entry_point.dist.version if entry_point.dist else "unknown"
+        version = _dist_version(entry_point)
         dist_key, entry_key = normalize_name(dist), f"{normalize_name(dist)}:{normalize_name(entry_point.name)}"
         key = dist_key if dist_key not in seen else entry_key
         seen.add(dist_key)
@@ -208,17 +217,42 @@ def _label(entry_point: metadata.EntryPoint) -> str:
 
 
 def _dist_name(entry_point: metadata.EntryPoint) -> str:
-    return entry_point.dist.name if entry_point.dist else entry_point.name
+    """The distribution's name; a dist-info without a ``Name`` falls back to the entry point's own name."""
+    name = entry_point.dist.name if entry_point.dist else None
+    return name if isinstance(name, str) and name.strip() else entry_point.name
 
 
-def _entry_points(group: str) -> list[metadata.EntryPoint]:
+def _dist_version(entry_point: metadata.EntryPoint) -> str:
+    version = entry_point.dist.version if entry_point.dist else None
+    return version if isinstance(version, str) and version.strip() else "unknown"
+
+
+def _entry_points(group: str) -> tuple[list[metadata.EntryPoint], list[tuple[str, str, BaseException]]]:
     """The group's entry points, sorted by distribution and name; one per (distribution, target).
 
-    The same distribution found twice on ``sys.path`` (an editable install beside a wheel) lists its entry points
-    twice; they are loaded once. Distinct entry points of one distribution are all kept.
+    Read distribution by distribution, so one installed package with a malformed ``entry_points.txt`` cannot
+    break discovery: it is returned in the second list (name, version, error) when its file names ``group``,
+    and ignored otherwise. The same distribution found twice on ``sys.path`` (an editable install beside a
+    wheel) lists its entry points twice; they are loaded once. Distinct entry points of one distribution are
+    all kept.
     """
-    found = metadata.entry_points(group=group)
+    found: list[metadata.EntryPoint] = []
+    broken: list[tuple[str, str, BaseException]] = []
+    for dist in metadata.distributions():
+        try:
+            found.extend(ep for ep in dist.entry_points if ep.group == group)
+        except Exception as exc:
+            if _declares_group(dist, group):
+                name = dist.metadata["Name"] if dist.metadata else None
+                broken.append((name or "unknown", dist.version or "unknown", exc))
     unique: dict[tuple[str, str], metadata.EntryPoint] = {}
     for entry_point in sorted(found, key=lambda ep: (normalize_name(_dist_name(ep)), ep.name)):
         unique.setdefault((normalize_name(_dist_name(entry_point)), entry_point.value), entry_point)
-    return list(unique.values())
+    return list(unique.values()), broken
+
+
+def _declares_group(dist: metadata.Distribution, group: str) -> bool:
+    try:
+        return f"[{group}]" in (dist.read_text("entry_points.txt") or "")
+    except Exception:
+        return False

@@ -394,3 +394,30 @@ def test_wants_debug(args, env, expected):
     from forensic_core.cli.base import wants_debug
 
     assert wants_debug(args, env) is expected
+
+
+def test_a_malformed_entry_points_file_fails_only_that_distribution(tmp_path, monkeypatch):
+    install(tmp_path, "fx-good", "1.0", GOOD)
+    broken = tmp_path / "fx_malformed-0.1.dist-info"
+    broken.mkdir()
+    (broken / "METADATA").write_text("Metadata-Version: 2.1\nName: fx-malformed\nVersion: 0.1\n")
+    (broken / "entry_points.txt").write_text("[forensic.plugins]\nthis line has no equals sign\n")
+    unrelated = tmp_path / "fx_unrelated-0.2.dist-info"
+    unrelated.mkdir()
+    (unrelated / "METADATA").write_text("Metadata-Version: 2.1\nName: fx-unrelated\nVersion: 0.2\n")
+    (unrelated / "entry_points.txt").write_text("[console_scripts]\nbroken too\n")
+    nameless = tmp_path / "nameless-1.0.dist-info"
+    nameless.mkdir()
+    (nameless / "METADATA").write_text("Metadata-Version: 2.1\n")
+    module = install(tmp_path, "fx-donor", "1.0", GOOD.replace("shared-name", "nameless-detector"))
+    (nameless / "entry_points.txt").write_text(f"[forensic.plugins]\nfx-nameless = {module}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    registry = Registry.discover(env={"FORENSIC_PLUGINS": "fx-good,fx-malformed,fx-unrelated,fx-nameless"})
+    malformed = registry.plugins["fx-malformed"]
+    assert (malformed.status, malformed.version) == ("failed", "0.1")
+    assert malformed.error.startswith("reading entry points failed: ")
+    assert "fx-unrelated" not in registry.plugins
+    assert registry.plugins["fx-good"].status == "loaded"
+    assert (registry.plugins["fx-nameless"].status, registry.plugins["fx-nameless"].version) == ("loaded", "unknown")
+    quiet = Registry.discover(env={"FORENSIC_PLUGINS": "fx-good"})
+    assert quiet.plugins["fx-malformed"].status == "disabled"
