@@ -150,18 +150,21 @@ def load_entry_point(
     hint: str = "",
     stderr: TextIO | None = None,
 ) -> PluginInfo:
-    """Import one entry point and register it; a failure is recorded, not raised (unless debugging)."""
+    """Import one entry point and register it; a failure is recorded, not raised (unless debugging).
+
+    The still-loading notice covers both steps: a registration hook can hang as well as an import.
+    """
     label = _label(entry_point)
-    try:
-        with _still_loading_notice(f"{dist_name} (entry point {label})", warn_after, hint, stderr):
+    with _still_loading_notice(f"{dist_name} (entry point {label})", warn_after, hint, stderr):
+        try:
             plugin = entry_point.load()
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:
-        if registry.raise_errors:
+        except KeyboardInterrupt:
             raise
-        return registry.record_failure(key or normalize_name(dist_name), dist_name, version, label, "import", exc)
-    return registry.register(plugin, dist_name, version, entry_point=label, key=key)
+        except BaseException as exc:
+            if registry.raise_errors:
+                raise
+            return registry.record_failure(key or normalize_name(dist_name), dist_name, version, label, "import", exc)
+        return registry.register(plugin, dist_name, version, entry_point=label, key=key)
 
 
 @contextmanager

@@ -309,8 +309,23 @@ def test_a_requirement_on_a_partly_failed_distribution_names_the_failure(tmp_pat
     ]
 
 
-def test_a_hanging_import_is_named_while_it_still_hangs(tmp_path):
-    install(tmp_path, "fx-slow", "0.9", HANGS_AT_IMPORT)
+HANGS_IN_REGISTRATION = """
+import sys
+from forensic_core import ComponentSpec, hookimpl
+
+@hookimpl
+def forensic_register_detectors():
+    sys.stdin.readline()
+    return [ComponentSpec("slow-detector", "registers slowly", factory="{module}:build")]
+
+def build(settings, context):
+    return None
+"""
+
+
+@pytest.mark.parametrize("source", [HANGS_AT_IMPORT, HANGS_IN_REGISTRATION], ids=["import", "registration"])
+def test_a_hanging_plugin_is_named_while_it_still_hangs(tmp_path, source):
+    install(tmp_path, "fx-slow", "0.9", source)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path]),
