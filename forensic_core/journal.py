@@ -103,7 +103,7 @@ def remove_run(outdir: Path) -> None:
 
 def _legacy_artifacts(outdir: Path) -> list[str]:
     """A report.json of a run before journals: its artifact folders are ``artifacts/NNNN-name``."""
-    found = []
+    found: list[str] = []
     for folder in sorted((outdir / ARTIFACTS).glob("[0-9][0-9][0-9][0-9]-*")):
         found.extend(p.relative_to(outdir).as_posix() for p in folder.rglob("*") if p.is_file())
     return found
