@@ -127,7 +127,7 @@ def pipeline_schema(registry: Registry) -> dict[str, Any]:
     return pipeline_model(registry).model_json_schema()
 
 
-MAX_PIPELINE_BYTES = 256 * 1024
+MAX_PIPELINE_BYTES = 64 * 1024
 """Largest pipeline file read. Real pipelines are a few hundred bytes; the limit bounds parsing time and memory."""
 MAX_YAML_DEPTH = 32
 """Deepest nesting of mappings and sequences accepted (real pipelines nest four or five levels)."""
