@@ -94,6 +94,15 @@ class VisionTarget:
         class_names: names of the K logits when ``forward`` returns logits; empty for a single score.
         suffix_tokens: tokens the detector appends after the patch tokens (e.g. learnable visual prompts); an
             explainer keeps them in the attention but leaves them out of spatial maps.
+        readout: the tokens the decision reads, so that an explainer weights the right pathway: ``"auto"`` (the
+            explainer finds them from the gradients), ``"class"`` (the [class] token, as a ViT classifier),
+            ``"patches"`` (the patch tokens, as a score built from patch-token maps or a patch mean), or explicit
+            token indices.
+        input_boxes: how each item was prepared, so that maps at the model's input land on the right pixels: per
+            item, the region (left, top, right, bottom) in the item's pixel coordinates (pixel edges, so the whole
+            item is (0, 0, width, height); it may extend past the item where the detector pads) that was resized
+            onto the model input. None means each whole item was resized onto the input, without cropping. A
+            resize-then-centre-crop preparation gives its box with :meth:`centre_crop_box`.
     """
 
     model: Any
@@ -102,6 +111,29 @@ class VisionTarget:
     family: str
     class_names: tuple[str, ...] = ()
     suffix_tokens: int = 0
+    readout: str | tuple[int, ...] = "auto"
+    input_boxes: tuple[tuple[float, float, float, float], ...] | None = None
+
+    @staticmethod
+    def centre_crop_box(
+        height: int, width: int, *, resize: int | tuple[int, int], crop: int | tuple[int, int]
+    ) -> tuple[float, float, float, float]:
+        """The item region a torchvision-style ``Resize(resize)`` then ``CenterCrop(crop)`` puts on the input.
+
+        ``resize`` an int scales the shorter side to it (the longer one to ``int(resize * long / short)``), a
+        (height, width) pair sets both; ``crop`` is the input's (height, width) or one side of a square. The crop
+        offsets are rounded as torchvision rounds them, so the box is exact for that preparation.
+        """
+        if isinstance(resize, int):
+            short, long = (height, width) if height <= width else (width, height)
+            scaled = (resize, int(resize * long / short))
+            resized = scaled if height <= width else scaled[::-1]
+        else:
+            resized = (int(resize[0]), int(resize[1]))
+        crop_h, crop_w = (crop, crop) if isinstance(crop, int) else (int(crop[0]), int(crop[1]))
+        top, left = round((resized[0] - crop_h) / 2.0), round((resized[1] - crop_w) / 2.0)
+        scale_y, scale_x = height / resized[0], width / resized[1]
+        return (left * scale_x, top * scale_y, (left + crop_w) * scale_x, (top + crop_h) * scale_y)
 
 
 @runtime_checkable

@@ -27,6 +27,7 @@ _EXPORTS = {
     "upsample": "forensic_daam.display",
     "strip": "forensic_daam.render",
     "animation": "forensic_daam.render",
+    "video": "forensic_daam.render",
     "overlay": "forensic_daam.render",
     "encode_png": "forensic_daam.render",
     "causal_metric": "forensic_daam.metrics",

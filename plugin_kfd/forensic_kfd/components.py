@@ -65,6 +65,9 @@ class KfdDetector(_KfdComponent):
 
         ``forward(inputs)`` returns the (B,) forgery *logits* (sigmoid gives the detector's score), computed by
         calling ``clip.visual`` so that hooks on its blocks see the pass; fp32, differentiable, never cached.
+        The score is read from the *patch* tokens of the chosen blocks (their correlation maps), never from the
+        [class] token, so the target declares a patch readout; each whole item is resized onto the input (no
+        crop), which the input boxes state.
         """
         runtime = self.runtime
         return VisionTarget(
@@ -73,6 +76,8 @@ class KfdDetector(_KfdComponent):
             forward=runtime.score_logits,
             family="open_clip",
             suffix_tokens=runtime.model.config.visual_prompts,
+            readout="patches",
+            input_boxes=tuple((0.0, 0.0, float(item.width), float(item.height)) for item in items),
         )
 
 

@@ -125,3 +125,49 @@ def test_detectors_without_a_vision_target_are_refused_in_one_line(spec, detecto
 
 def test_empty_batch_gives_no_explanations(spec):
     assert build_component(spec).explain([], detector=None, detections=None) == []
+
+
+class PatchScoreDetector(ClipDetector):
+    """A KFD-like detector: the score is read from the patch tokens of the last block, declared as such."""
+
+    def score_logits(self, inputs):
+        captured = []
+        block = self.clip.visual.transformer.resblocks[-1]
+        handle = block.register_forward_hook(lambda module, args, output: captured.append(output))
+        try:
+            self.clip.visual(inputs)
+        finally:
+            handle.remove()
+        return captured[0][:, 1:17].mean(dim=(1, 2)) * 10
+
+    def vision_target(self, items):
+        target = super().vision_target(items)
+        return VisionTarget(
+            model=target.model, inputs=target.inputs, forward=self.score_logits, family="open_clip", readout="patches"
+        )
+
+
+def test_declared_patch_readout_is_explained_and_a_setting_overrides_it(spec, kit):
+    items = random_items()
+    detector = PatchScoreDetector(kit.tiny_clip())
+    declared = build_component(spec, DaamSettings(animation=False)).explain(items, detector=detector, detections=None)
+    assert all(e.details["readout"] == "patch tokens" and e.details["block_share"][-1] > 0 for e in declared)
+    overridden = build_component(spec, DaamSettings(animation=False, readout="class")).explain(
+        items, detector=detector, detections=None
+    )
+    assert all(e.details["readout"] == "[class]" and e.details["block_share"][-1] == 0 for e in overridden)
+
+
+def test_block_norm_and_mp4_settings_reach_the_explanation(spec, kit):
+    pytest.importorskip("cv2")
+    items = random_items()[:1]
+    detector = ClipDetector(kit.tiny_clip())
+    plain = build_component(spec, DaamSettings(all_blocks=True)).explain(items, detector=detector, detections=None)[0]
+    normed = build_component(spec, DaamSettings(all_blocks=True, block_norm=True, mp4=True)).explain(
+        items, detector=detector, detections=None
+    )[0]
+    assert normed.details["block_norm"] and not plain.details["block_norm"]
+    assert normed.details["block_share"] == plain.details["block_share"]  # shares stay the raw block energies
+    assert not np.allclose(normed.maps["daam block 1"], plain.maps["daam block 1"])
+    assert normed.figures["daam_flow_video"].suffix == ".mp4" and normed.figures["daam_flow_video"].data[4:8] == b"ftyp"
+    assert "daam_flow_video" not in plain.figures and plain.figures["daam_flow"].suffix == ".gif"
