@@ -58,8 +58,9 @@ def eval_command(
 
     \b
     Examples:
-      forensic eval examples/eval/manifest.csv -p examples/eval/leaderboard.yaml -o eval-out
-      forensic eval benchmarks.yaml -o eval-ffpp
+      python examples/eval/make_data.py out/eval-data
+      forensic eval out/eval-data/manifest.csv -p examples/eval/leaderboard.yaml -o out/leaderboard
+      forensic eval ffpp-and-celebdf.yaml -p my-detector.yaml -o eval-ffpp --resume
     """
     from forensic_core.registry import get_registry
     from forensic_eval.harness import evaluate
