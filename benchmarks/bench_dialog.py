@@ -14,6 +14,7 @@ import argparse
 import os
 import statistics
 import time
+from functools import partial
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -33,6 +34,10 @@ def findings():  # type: ignore[no-untyped-def]
         faces=[face],
         regions=[RegionScore(0, "left_eye", "kfd", 0.9), RegionScore(0, "mouth", "kfd", 0.05)],
     )
+
+
+def stamp(stamps: list[float], chunk: str) -> None:
+    stamps.append(time.perf_counter())
 
 
 def main() -> None:
@@ -61,7 +66,7 @@ def main() -> None:
         session = DialogSession(findings(), backend)
         stamps: list[float] = []
         begin = time.perf_counter()
-        answer = session.ask(question, on_text=lambda chunk: stamps.append(time.perf_counter()))
+        answer = session.ask(question, on_text=partial(stamp, stamps))
         end = time.perf_counter()
         generated = len(tokenizer(answer.content.split("\nNote:")[0], add_special_tokens=False)["input_ids"])
         first_token.append(stamps[0] - begin)

@@ -316,7 +316,8 @@ class Refiner:
                     actions.append(f"re-ran detector {entry.label} on a zoomed crop of {where}: failed")
                     continue
                 detection = results[0]
-                actions.append(f"re-ran detector {entry.label} on a zoomed crop of {where} {crop.crop_box.as_list()}")
+                shown = crop.crop_box.as_list() if crop.crop_box is not None else []
+                actions.append(f"re-ran detector {entry.label} on a zoomed crop of {where} {shown}")
                 observations.append(
                     {
                         "kind": "refinement",
@@ -573,11 +574,11 @@ def run_dialog(analyzer: Analyzer, result: InputResult, focus: FrameFindings) ->
         backend_name=entry.label,
         refiner=Refiner(analyzer, load, timings=result.timings),
     )
-    for question in entry.questions:
-        from forensic_core.analysis import FrameFindings
+    from forensic_core.analysis import FrameFindings
 
+    for question in entry.questions:
         holder = FrameFindings(record=focus.record)
-        answer = analyzer.call(built, holder, result.timings, lambda q=question: session.ask(q))
+        answer = analyzer.call(built, holder, result.timings, partial(session.ask, question))
         result.failures.extend(holder.failures)
         if answer is None:
             break

@@ -121,7 +121,8 @@ def _load(folder: str, gguf: str | None, device: str, root: Path) -> LoadedLM:
         ) from exc
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    model.to(device).eval().requires_grad_(False)
+    model = model.to(device)  # type: ignore[arg-type]  # transformers types .to() for dtypes too
+    model.eval().requires_grad_(False)
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     return LoadedLM(model=model, tokenizer=tokenizer, identity=identity, seconds=time.perf_counter() - started)
