@@ -7,11 +7,16 @@ Reports seconds per image for one forward + backward (parameter gradients, as tr
 straightforward implementation of the authors' path (benchmarks/daam_authors_path.py), the ratios
 (targets: DAAM <= 1.5x forward+backward, authors' path >= 2x DAAM) and, on CUDA, peak memory above the weights.
 
-Faithfulness (a tiny ViT trained here, ~1-3 min on 2 CPU cores, to detect a pasted texture patch whose location
-is known):
+Faithfulness (two tiny ViTs trained here, ~1-3 min each on 2 CPU cores, to detect a pasted texture patch whose
+location is known: one decides from its [class] token, one from the mean of its patch tokens):
     python benchmarks/bench_daam.py faithfulness
-Reports deletion / insertion AUC (RISE protocol) and pointing-game accuracy for DAAM, attention rollout,
-Grad-CAM and a random map.
+Reports, per model, deletion / insertion AUC (RISE protocol), pointing-game accuracy and the last block's share of
+the DAAM evidence for DAAM with readout rows (the tokens the decision reads, found automatically), DAAM with the
+[class] row (the authors' method), attention rollout (read from the same rows as the decision), Grad-CAM and a
+random map.
+
+Readout-path timing (a patch-mean pooled ViT, the general formula with one N x N attention per block at a time):
+    python benchmarks/bench_daam.py timing --pool avg --models vit_small_patch16_224 --batches 1 8
 """
 
 from __future__ import annotations
@@ -67,9 +72,12 @@ def timing(args: argparse.Namespace) -> None:
         "| peak MiB fwd+bwd / DAAM / authors |"
     )
     print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"readout: {'[class] token (the authors path)' if args.pool == 'token' else 'patch tokens (global_pool=avg)'}\n"
+    )
     for name in args.models:
         torch.manual_seed(0)
-        model = timm.create_model(name, pretrained=False).to(device).eval()
+        model = timm.create_model(name, pretrained=False, global_pool=args.pool).to(device).eval()
         for batch in args.batches:
             images = torch.randn(batch, 3, 224, 224, device=device)
             targets = torch.randint(0, 1000, (batch,), device=device)
@@ -122,11 +130,13 @@ def _pasted_patch_data(count: int, generator: torch.Generator, size: int = 48, p
     return (images - 0.5) / 0.25, labels, boxes
 
 
-def _train_detector(seed: int, steps: int, device: torch.device) -> torch.nn.Module:
+def _train_detector(seed: int, steps: int, device: torch.device, pool: str = "token") -> torch.nn.Module:
     from timm.models.vision_transformer import VisionTransformer
 
     torch.manual_seed(seed)
-    model = VisionTransformer(img_size=48, patch_size=8, embed_dim=64, depth=4, num_heads=4, num_classes=2)
+    model = VisionTransformer(
+        img_size=48, patch_size=8, embed_dim=64, depth=4, num_heads=4, num_classes=2, global_pool=pool
+    )
     model = model.to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=1e-3, total_steps=steps, pct_start=0.1)
@@ -152,38 +162,69 @@ def _pointing_game(saliency: torch.Tensor, boxes: torch.Tensor, patch: int = 12)
 
 def faithfulness(args: argparse.Namespace) -> None:
     device = torch.device(args.device)
-    start = time.perf_counter()
-    model = _train_detector(seed=0, steps=args.steps, device=device)
-    trained = time.perf_counter() - start
     test_images, test_labels, test_boxes = _pasted_patch_data(512, torch.Generator().manual_seed(123))
     test_images, test_labels = test_images.to(device), test_labels.to(device)
-    with torch.no_grad():
-        accuracy = float((model(test_images).argmax(-1) == test_labels).float().mean())
     positives = test_labels == 1
     images, boxes = test_images[positives][: args.images], test_boxes[positives.cpu()][: args.images]
     targets = torch.ones(images.shape[0], dtype=torch.long, device=device)
-    size = tuple(images.shape[-2:])
-    methods = {
-        "DAAM (D^L)": lambda: upsample(daam(model, images, targets).accumulated[:, -1], size),
-        "DAAM (sigmoid display)": lambda: daam(model, images, targets).display("sigmoid", size=size)[:, -1],
-        "attention rollout": lambda: upsample(attention_rollout(model, images), size),
-        "Grad-CAM (ViT)": lambda: upsample(grad_cam(model, images, targets), size),
-        "random": lambda: torch.rand(images.shape[0], *size, generator=torch.Generator().manual_seed(0)),
+    print(f"## Faithfulness on the pasted-patch task ({images.shape[0]} positive test images, 48x48, step 48 px)\n")
+    for pool, readout in (("token", "class"), ("avg", "patches")):
+        start = time.perf_counter()
+        model = _train_detector(seed=0, steps=args.steps, device=device, pool=pool)
+        trained = time.perf_counter() - start
+        with torch.no_grad():
+            accuracy = float((model(test_images).argmax(-1) == test_labels).float().mean())
+        decision = "[class] token" if pool == "token" else "mean of the patch tokens (global_pool='avg')"
+        print(
+            f"### Decision read from the {decision}\n\ntiny ViT (depth 4, dim 64, 6x6 patches) trained {args.steps} "
+            f"steps on {device.type} in {trained:.0f} s; test accuracy {accuracy:.3f}\n"
+        )
+        _faithfulness_table(model, images, boxes, targets, readout)
+
+
+def _faithfulness_table(
+    model: torch.nn.Module, images: torch.Tensor, boxes: torch.Tensor, targets: torch.Tensor, readout: str
+) -> None:
+    size = (int(images.shape[-2]), int(images.shape[-1]))
+
+    def daam_method(rows: str) -> Callable[[], tuple[torch.Tensor, float | None]]:
+        def run() -> tuple[torch.Tensor, float | None]:
+            result = daam(model, images, targets, readout=rows)
+            energy = result.block_maps.sum(dim=(-2, -1))
+            share = float((energy[:, -1] / energy.sum(dim=1).clamp_min(1e-12)).mean())
+            return upsample(result.accumulated[:, -1], size), share
+
+        return run
+
+    methods: dict[str, Callable[[], tuple[torch.Tensor, float | None]]] = {
+        "DAAM, readout rows (auto)": daam_method("auto"),
+        "DAAM, [class] row (authors)": daam_method("class"),
+        f"attention rollout ({readout} rows)": lambda: (
+            upsample(attention_rollout(model, images, readout=readout), size),
+            None,
+        ),
+        "Grad-CAM (ViT)": lambda: (upsample(grad_cam(model, images, targets), size), None),
+        "random": lambda: (torch.rand(images.shape[0], *size, generator=torch.Generator().manual_seed(0)), None),
     }
-    print(f"## Faithfulness on the pasted-patch task ({images.shape[0]} positive test images, 48x48, step 48 px)")
     print(
-        f"tiny ViT (depth 4, dim 64, 6x6 patches) trained {args.steps} steps on {device.type} in {trained:.0f} s; "
-        f"test accuracy {accuracy:.3f}\n"
+        "| method | deletion AUC (lower better) | insertion AUC (higher better) | pointing game | "
+        "last block's share of DAAM evidence | map s |"
     )
-    print("| method | deletion AUC (lower better) | insertion AUC (higher better) | pointing game | map s |")
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for name, method in methods.items():
         began = time.perf_counter()
-        saliency = method().detach().cpu()
+        saliency, share = method()
+        saliency = saliency.detach().cpu()
         seconds = time.perf_counter() - began
         deletion = causal_metric(model, images, saliency, targets, mode="deletion", batch_size=256).auc.mean()
         insertion = causal_metric(model, images, saliency, targets, mode="insertion", batch_size=256).auc.mean()
-        print(f"| {name} | {deletion:.4f} | {insertion:.4f} | {_pointing_game(saliency, boxes):.3f} | {seconds:.3f} |")
+        shown = "" if share is None else f"{share:.3f}"
+        print(
+            f"| {name} | {deletion:.4f} | {insertion:.4f} | {_pointing_game(saliency, boxes):.3f} | {shown} | "
+            f"{seconds:.3f} |",
+            flush=True,
+        )
+    print()
 
 
 def main() -> None:
@@ -194,6 +235,7 @@ def main() -> None:
     timing_parser.add_argument("--models", nargs="+", default=["vit_small_patch16_224", "vit_base_patch16_224"])
     timing_parser.add_argument("--batches", nargs="+", type=int, default=[1, 8])
     timing_parser.add_argument("--repeats", type=int, default=5)
+    timing_parser.add_argument("--pool", choices=["token", "avg"], default="token", help="token: [class] readout")
     faith_parser = sub.add_parser("faithfulness")
     faith_parser.add_argument("--device", default="cpu")
     faith_parser.add_argument("--steps", type=int, default=600)

@@ -1,7 +1,8 @@
 """Reference saliency methods for timm ViTs, for comparisons with DAAM (benchmarks, faithfulness studies).
 
 * Attention rollout (Abnar & Zuidema 2020): head-averaged attention plus identity, row-normalised, multiplied
-  through the blocks; the [class] row over patch tokens is the map.
+  through the blocks; the [class] row over patch tokens is the map (``readout="patches"``: the mean of the patch
+  rows, for a model that decides from its patch tokens).
 * Grad-CAM for ViTs (as in pytorch-grad-cam's ViT recipe): activations of the last block's first LayerNorm
   (the last place where patch tokens still reach the [class] token), channel weights = token-mean of the
   gradients, map = ReLU of the weighted sum over channels.
@@ -28,8 +29,12 @@ def _grid(model: TimmVit, images: torch.Tensor) -> tuple[int, int]:
     return grid[0], grid[1]
 
 
-def attention_rollout(model: nn.Module, images: torch.Tensor, head_fusion: str = "mean") -> torch.Tensor:
-    """Attention rollout maps (B, h, w) of a timm ViT (class-agnostic)."""
+def attention_rollout(
+    model: nn.Module, images: torch.Tensor, head_fusion: str = "mean", readout: str = "class"
+) -> torch.Tensor:
+    """Attention rollout maps (B, h, w) of a timm ViT (class-agnostic), read from the [class] or the patch rows."""
+    if readout not in ("class", "patches"):
+        raise ValueError(f"readout must be 'class' or 'patches', not {readout!r}")
     vit = TimmAdapter(model).vit
     attentions: list[torch.Tensor] = []
 
@@ -57,7 +62,8 @@ def attention_rollout(model: nn.Module, images: torch.Tensor, head_fusion: str =
         mixed = attention + torch.eye(tokens, device=images.device)
         rollout = (mixed / mixed.sum(dim=-1, keepdim=True)) @ rollout
     prefix = int(vit.num_prefix_tokens)
-    return rollout[:, 0, prefix:].reshape(images.shape[0], *_grid(vit, images))
+    rows = rollout[:, 0, prefix:] if readout == "class" else rollout[:, prefix:, prefix:].mean(dim=1)
+    return rows.reshape(images.shape[0], *_grid(vit, images))
 
 
 def grad_cam(model: nn.Module, images: torch.Tensor, target: Target = None) -> torch.Tensor:

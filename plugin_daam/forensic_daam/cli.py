@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from forensic_daam.options import DISPLAY_MODES
+from forensic_daam.options import DISPLAY_MODES, READOUTS
 
 
 def _model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -59,6 +59,15 @@ def _model_args(pairs: tuple[str, ...]) -> dict[str, Any]:
     help="Extra timm.create_model keyword (repeatable), e.g. img_size=384.",
 )
 @click.option("--device", default="auto", show_default=True, help="torch device: auto, cpu, cuda, cuda:1 ...")
+@click.option(
+    "--readout",
+    type=click.Choice(READOUTS),
+    default="auto",
+    show_default=True,
+    help="Tokens whose gradients weight the maps: auto (those the decision reads), class (the authors' DAAM), patches.",
+)
+@click.option("--norm", "block_norm", is_flag=True, help="Min-max normalise each block's map before accumulating.")
+@click.option("--mp4", is_flag=True, help="Also write the attention flow as an MP4 video (needs OpenCV).")
 def daam_command(
     image: Path,
     model_name: str,
@@ -68,6 +77,9 @@ def daam_command(
     display: str,
     model_args: tuple[str, ...],
     device: str,
+    readout: str,
+    block_norm: bool,
+    mp4: bool,
 ) -> None:
     """Explain a timm ViT classifier's decision on IMAGE with DAAM (strip, animation and maps)."""
     from forensic_daam.loading import image_tensor, load_timm_model
@@ -79,7 +91,7 @@ def daam_command(
     from forensic_core.errors import ConfigError
     from forensic_daam.attribution import daam
     from forensic_daam.errors import UnsupportedModelError
-    from forensic_daam.render import animation, encode_png, strip
+    from forensic_daam.render import animation, encode_png, strip, video
 
     torch_device = torch.device(
         "cuda" if device == "auto" and torch.cuda.is_available() else ("cpu" if device == "auto" else device)
@@ -87,7 +99,7 @@ def daam_command(
     model = model.to(torch_device)
     rgb, inputs = image_tensor(image, model)
     try:
-        result = daam(model, inputs.to(torch_device), target)
+        result = daam(model, inputs.to(torch_device), target, readout=readout, normalize_blocks=block_norm)
     except (UnsupportedModelError, ValueError) as exc:
         raise ConfigError(f"{model_name}: {exc}") from exc
     maps = result.display(display, size=rgb.shape[:2])[0].cpu().numpy()
@@ -101,6 +113,9 @@ def daam_command(
     }
     written["strip"].write_bytes(encode_png(strip(rgb, maps)))
     written["animation"].write_bytes(animation(rgb, maps))
+    if mp4:
+        written["video"] = outdir / f"{stem}_daam_flow.mp4"
+        written["video"].write_bytes(video(rgb, maps))
     np_block = result.block_maps[0].cpu().numpy()
     np_acc = result.accumulated[0].cpu().numpy()
     import numpy as np

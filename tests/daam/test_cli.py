@@ -98,3 +98,24 @@ def test_forensic_cli_exposes_the_command_and_prints_errors_in_one_line(
     assert result.exit_code != 0
     assert result.output.strip().startswith("error: no pretrained weights for 'vit_tiny_patch16_224'")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_readout_norm_and_mp4_options(tmp_path, image_path):
+    pytest.importorskip("cv2")
+    import timm
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = timm.create_model("vit_tiny_patch16_224", pretrained=False, num_classes=3, global_pool="avg", **_parsed())
+    path = tmp_path / "avg.safetensors"
+    save_file(model.state_dict(), str(path))
+    outdir = tmp_path / "out"
+    args = [str(image_path), "--model", "vit_tiny_patch16_224", "--checkpoint", str(path), "-o", str(outdir)]
+    args += [*_model_args(), "--model-arg", "global_pool=avg", "--norm", "--mp4"]
+    result = CliRunner().invoke(daam_command, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert (outdir / "face_daam_flow.mp4").read_bytes()[4:8] == b"ftyp"
+    block_maps = np.load(outdir / "face_daam_block_maps.npy")
+    assert np.allclose(block_maps.max(axis=(-2, -1)), 1.0, atol=1e-6)  # normalised per block, last block included
+    refused = CliRunner().invoke(daam_command, [*args, "--readout", "nope"])
+    assert refused.exit_code != 0 and "readout" in refused.output
