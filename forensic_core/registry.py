@@ -272,7 +272,12 @@ class Registry:
 
     def unknown_message(self, kind: ComponentKind, name: str) -> str:
         """The one-line message for an unknown component name."""
+        from forensic_core.engine.hints import install_hint
+
         message = f"unknown {kind.value} {name!r}"
+        hint = install_hint(kind.value, name)
+        if hint:
+            message += f"; {hint}"
         close = difflib.get_close_matches(name, self.names(kind), n=1, cutoff=0.6)
         if close:
             message += f"; did you mean {close[0]!r}?"
