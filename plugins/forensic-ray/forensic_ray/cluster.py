@@ -6,6 +6,8 @@ import contextlib
 import logging
 import math
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,15 +27,30 @@ def connected(settings: RaySettings) -> Iterator[None]:
         return
     address = settings.address or os.environ.get("RAY_ADDRESS") or None
     common = {"logging_level": logging.WARNING, "log_to_driver": False, "include_dashboard": False}
-    if address is not None:
-        ray.init(address=address, **common)  # type: ignore[arg-type]
-    else:
-        store = settings.object_store_mb * _MIB if settings.object_store_mb else None
-        ray.init(object_store_memory=store, **common)  # type: ignore[arg-type]
+    with _keeping_sigterm_handler():
+        if address is not None:
+            ray.init(address=address, **common)  # type: ignore[arg-type]
+        else:
+            store = settings.object_store_mb * _MIB if settings.object_store_mb else None
+            ray.init(object_store_memory=store, **common)  # type: ignore[arg-type]
     try:
         yield
     finally:
         ray.shutdown()
+
+
+@contextlib.contextmanager
+def _keeping_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` replaces the SIGTERM handler with an immediate exit; the run's own handler (stop after the
+    inputs in flight, write the report, exit 143) must stay in charge."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass(frozen=True)
