@@ -24,6 +24,7 @@ steps: 3
 batch_size: 4
 accumulate: ACCUMULATE
 device: cpu
+threads: 1
 progress: false
 optim: {warmup_steps: 0, lr: 0.01}
 """

@@ -32,6 +32,7 @@ def tiny_config(**changes: Any) -> TrainConfig:
         "log_every": 1,
         "checkpoint_every": 2,
         "progress": False,
+        "threads": 1,
         "optim": {"warmup_steps": 1},
     }
     for key, value in changes.items():

@@ -220,8 +220,8 @@ class KfdSamples(torch.utils.data.Dataset[dict[str, Any]]):
         self.twins = self.reals if source.pseudo_fakes else []
         self.loader = FaceLoader(source)
         self.input_size = input_size
-        self.mean = np.asarray(mean, np.float32).reshape(3, 1, 1)
-        self.std = np.asarray(std, np.float32).reshape(3, 1, 1)
+        self.mean = torch.tensor(list(mean), dtype=torch.float32).view(3, 1, 1)
+        self.std = torch.tensor(list(std), dtype=torch.float32).view(3, 1, 1)
         self.types = {name: i for i, name in enumerate(types)}
         self.pseudo = pseudo
         self.augment = augment
@@ -241,19 +241,18 @@ class KfdSamples(torch.utils.data.Dataset[dict[str, Any]]):
         record = self.records[position]
         face = self.loader(position, record)
         image, box, landmarks, mask = _augment(rng, face, self.augment)
-        image, box, landmarks, mask = _resize(image, box, landmarks, mask, self.input_size)
+        # pseudo-fakes (and JPEG) at the crop's own resolution, then the resize the kfd runtime also applies
         if twin:
             image, mask, kind = self._pseudo_fake(rng, image, box, landmarks)
         else:
             kind = self._type_of(record)
             image = _maybe_jpeg(rng, image, self.pseudo.jpeg_quality)
-            if mask is None:
-                mask = np.zeros(self.input_size, np.float32)
+        pixels = (model_input(image, self.input_size) - self.mean) / self.std
+        mask = resize_mask(mask, self.input_size)
         label = 1 if twin else record.label
         mask_valid = 1.0 if (label == 0 or twin or record.mask is not None) else 0.0
-        pixels = (image.transpose(2, 0, 1).astype(np.float32) / 255.0 - self.mean) / self.std
         return {
-            "images": torch.from_numpy(np.ascontiguousarray(pixels)),
+            "images": pixels.contiguous(),
             "masks": torch.from_numpy(np.ascontiguousarray(mask, dtype=np.float32)),
             "mask_valid": torch.tensor(mask_valid),
             "labels": torch.tensor(float(label)),
@@ -313,28 +312,28 @@ def _augment(
     return np.ascontiguousarray(image), box, landmarks, None if mask is None else np.ascontiguousarray(mask)
 
 
-def _resize(
-    image: np.ndarray,
-    box: tuple[float, float, float, float],
-    landmarks: np.ndarray | None,
-    mask: np.ndarray | None,
-    size: tuple[int, int],
-) -> tuple[np.ndarray, tuple[float, float, float, float], np.ndarray | None, np.ndarray | None]:
+def model_input(image: np.ndarray, size: tuple[int, int]) -> torch.Tensor:
+    """(3, H, W) float32 in [0, 1] at the model's input size, resized exactly as the kfd runtime resizes."""
+    import torch.nn.functional as F
+
+    pixels = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)[None]
+    if tuple(pixels.shape[-2:]) != tuple(size):
+        pixels = F.interpolate(pixels, size=size, mode="bicubic", antialias=True).clamp_(0.0, 1.0)
+    return pixels[0]
+
+
+def resize_mask(mask: np.ndarray | None, size: tuple[int, int]) -> np.ndarray:
+    """The ground-truth mask at the input size (bilinear, as the localizer's output is upsampled); zeros if None."""
+    if mask is None:
+        return np.zeros(size, np.float32)
+    if mask.shape[:2] == tuple(size):
+        return np.ascontiguousarray(mask, dtype=np.float32)
     import cv2
 
-    height, width = image.shape[:2]
-    if (height, width) == tuple(size):
-        return np.ascontiguousarray(image), box, landmarks, mask
-    sx, sy = size[1] / width, size[0] / height
-    shrink = sx < 1 and sy < 1
-    interpolation = cv2.INTER_AREA if shrink else cv2.INTER_LINEAR
-    image = cv2.resize(np.ascontiguousarray(image), (size[1], size[0]), interpolation=interpolation)
-    if mask is not None:
-        mask = cv2.resize(mask, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
-    box = (box[0] * sx, box[1] * sy, box[2] * sx, box[3] * sy)
-    if landmarks is not None:
-        landmarks = landmarks * np.array([sx, sy], dtype=np.float32)
-    return image, box, landmarks, mask
+    resized = cv2.resize(
+        np.ascontiguousarray(mask, dtype=np.float32), (size[1], size[0]), interpolation=cv2.INTER_LINEAR
+    )
+    return np.clip(resized, 0.0, 1.0).astype(np.float32)
 
 
 def _maybe_jpeg(rng: np.random.Generator, image: np.ndarray, quality: tuple[int, int] | None) -> np.ndarray:

@@ -106,6 +106,8 @@ class Trainer:
         self.config = config
         self.run_dir = Path(run_dir)
         self.resume = resume
+        if config.threads is not None:
+            torch.set_num_threads(config.threads)
         self.dist = init_distributed("cuda" if config.device.startswith("cuda") else "cpu")
         self.device = resolve_train_device(config.device, self.dist)
         self.autocast_dtype = resolve_precision(config.precision, self.device)
