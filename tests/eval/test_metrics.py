@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from forensic_eval.metrics import binary_metrics, bootstrap_auc, equal_error_rate, pixel_metrics
+from forensic_eval.metrics import binary_metrics, bootstrap_auc, equal_error_rate, pixel_metrics, resampled_aucs
 from sklearn.metrics import accuracy_score, average_precision_score, jaccard_score, roc_auc_score, roc_curve
 
 LABELS = [0, 0, 0, 0, 1, 1, 1, 1, 0, 1]
@@ -97,3 +97,31 @@ def test_pixel_metrics_resize_heatmaps_to_the_mask() -> None:
 def test_pixel_metrics_of_empty_masks() -> None:
     got = pixel_metrics([np.zeros((3, 3))], [np.ones((3, 3))])
     assert got == {"n": 1, "pixel_auc": None, "iou": None}
+
+
+def test_each_bootstrap_resample_auc_equals_sklearn_on_that_draw() -> None:
+    rng = np.random.default_rng(5)
+    labels = np.r_[np.zeros(30), np.ones(25)].astype(int)
+    scores = np.round(rng.random(55), 1)  # few distinct values: many ties
+    counts = np.stack([np.bincount(rng.choice(55, 55), minlength=55) for _ in range(20)]).astype(float)
+    got = resampled_aucs(labels, scores, counts)
+    for row, auc in zip(counts, got, strict=True):
+        drawn = np.repeat(np.arange(55), row.astype(int))
+        assert auc == pytest.approx(roc_auc_score(labels[drawn], scores[drawn]), abs=1e-12)
+
+
+def test_pooled_pixel_auc_equals_sklearn_over_every_pixel() -> None:
+    rng = np.random.default_rng(6)
+    masks = [rng.random((20, 30)) < 0.2 for _ in range(4)]
+    heats = [np.round(np.clip(m * 0.3 + rng.random((20, 30)) * 0.8, 0, 1) * 255) / 255 for m in masks]
+    expected = roc_auc_score(np.concatenate([m.ravel() for m in masks]), np.concatenate([h.ravel() for h in heats]))
+    assert pixel_metrics(masks, heats)["pixel_auc"] == pytest.approx(expected, abs=1e-12)
+    iou = np.mean([jaccard_score(m.ravel(), h.ravel() >= 0.5) for m, h in zip(masks, heats, strict=True)])
+    assert pixel_metrics(masks, heats)["iou"] == pytest.approx(iou)
+
+
+def test_uint8_heatmaps_are_levels_over_255() -> None:
+    rng = np.random.default_rng(7)
+    masks = [rng.random((16, 16)) < 0.3 for _ in range(3)]
+    codes = [rng.integers(0, 256, (16, 16), dtype=np.uint8) for _ in range(3)]
+    assert pixel_metrics(masks, codes) == pytest.approx(pixel_metrics(masks, [c / 255.0 for c in codes]))

@@ -158,7 +158,7 @@ def _read_heatmap(run_dir: Path, record: Any) -> np.ndarray:
     from PIL import Image
 
     with Image.open(run_dir / record.heatmap) as image:
-        return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+        return np.asarray(image.convert("L"))  # uint8 levels: pixel_metrics reads them as value / 255
 
 
 def localizer_metrics(
