@@ -102,3 +102,32 @@ def test_config_overrides_and_one_line_errors(tmp_path: Path) -> None:
 def test_missing_reals_folder_is_named() -> None:
     with pytest.raises(ConfigError, match="neither a file nor a folder"):
         samples({"reals": ["/no/such/folder"]})
+
+
+def test_registered_dataset_with_masks_methods_and_splits(tmp_path: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(1)
+    for name in ("real0", "real1", "fake0", "fake1"):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(tmp_path / f"{name}.png")
+    mask = np.zeros((32, 32), np.uint8)
+    mask[8:24, 8:24] = 255
+    Image.fromarray(mask).save(tmp_path / "fake0-mask.png")
+    (tmp_path / "m.csv").write_text(
+        "path,label,mask,method,split\n"
+        "real0.png,real,,,train\nreal1.png,real,,,test\n"
+        "fake0.png,fake,fake0-mask.png,Deepfakes,train\nfake1.png,fake,,SomethingNew,train\n",
+        encoding="utf-8",
+    )
+    source = {"dataset": "manifest", "settings": {"path": str(tmp_path / "m.csv")}, "split": "train"}
+    data = samples({**source, "pseudo_fakes": False}, augment=None, pseudo=PseudoFakes(jpeg_quality=None))
+    assert len(data) == 3  # the test-split real is left out, no pseudo-fake twins
+    types = list(DEFAULT_KNOWLEDGE)
+    real, masked, unmasked = data[(0, 0)], data[(0, 1)], data[(0, 2)]
+    assert types[int(real["types"])] == "real" and float(real["mask_valid"]) == 1.0
+    assert types[int(masked["types"])] == "Deepfakes" and float(masked["mask_valid"]) == 1.0
+    assert float(masked["masks"][16, 16]) == 1.0 and float(masked["masks"][2, 2]) == 0.0
+    # a method the knowledge base does not name falls back to "fake"; a fake without a mask trains no mask loss
+    assert types[int(unmasked["types"])] == "fake" and float(unmasked["mask_valid"]) == 0.0
+    with_twins = samples(source, augment=None)
+    assert len(with_twins) == 4  # + one pseudo-fake twin of the train real

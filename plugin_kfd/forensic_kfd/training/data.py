@@ -34,7 +34,7 @@ class Record:
     source: str
     label: int  # 1 = fake
     method: str | None = None
-    mask: str | None = None
+    mask: str | None = None  # a mask image, or (for a video sample) a mask video with the same frames
     frame: int | None = None
     frames: int = 1
     pixels: np.ndarray | None = None
@@ -104,7 +104,8 @@ def _dataset_records(source: Source) -> list[Record]:
         if source.split is not None and sample.split not in (None, source.split):
             continue
         label = 1 if sample.label == "fake" else 0
-        records.append(Record(sample.path, label, method=sample.method if label else None, mask=sample.mask))
+        mask = sample.mask or sample.meta.get("mask_video")  # FF++ keeps its masks as videos
+        records.append(Record(sample.path, label, method=sample.method if label else None, mask=mask))
     return records
 
 
@@ -148,8 +149,13 @@ class FaceLoader:
         return face
 
     def _load(self, record: Record) -> Face:
-        image = record.pixels if record.pixels is not None else self._read(record)
-        mask = _read_mask(record.mask, image.shape[:2]) if record.mask else None
+        image = record.pixels if record.pixels is not None else self._read(record.source, record)
+        mask = None
+        if record.mask and record.frame is not None:
+            mask = (self._read(record.mask, record).max(axis=2) > 127).astype(np.float32)
+            mask = resize_mask(mask, image.shape[:2])
+        elif record.mask:
+            mask = _read_mask(record.mask, image.shape[:2])
         height, width = image.shape[:2]
         if self.source.faces == "full":
             return Face(image, (0.0, 0.0, float(width), float(height)), None, mask)
@@ -165,10 +171,10 @@ class FaceLoader:
         local_box = (box[0] - x0, box[1] - y0, box[2] - x0, box[3] - y0)
         return Face(crop, local_box, shifted, None if mask is None else mask[y0:y1, x0:x1])
 
-    def _read(self, record: Record) -> np.ndarray:
+    def _read(self, source: str, record: Record) -> np.ndarray:
         from forensic_core.media import load_image, load_video_frames
 
-        path = Path(record.source)
+        path = Path(source)
         if record.frame is None:
             return load_image(path)
         items = load_video_frames(path, record.frames, 1 << 26)
