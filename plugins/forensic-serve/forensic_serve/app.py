@@ -88,7 +88,8 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
             detail = f"missing or wrong bearer token (the one in ${service.config.token_env})"
             raise HTTPException(401, detail, {"WWW-Authenticate": "Bearer"})
 
-    guarded = [Depends(require_token)]
+    # without a token the schema declares no security scheme: the API really is open then
+    guarded = [Depends(require_token)] if token is not None else []
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:

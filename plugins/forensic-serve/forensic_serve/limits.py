@@ -10,6 +10,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
@@ -22,8 +24,12 @@ PAGE_POLICY = (
 )
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """Raised from ``receive`` at the limit. An HTTPException, so FastAPI's body parsing passes it on (instead of
+    turning it into a 400) and its handler answers 413 with the detail; elsewhere :class:`BodyLimit` answers."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, _detail(limit))
 
 
 class BodyLimit:
@@ -50,7 +56,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    raise _TooLarge(self.limit)
             return message
 
         async def tracked(message: Message) -> None:
@@ -66,8 +72,12 @@ class BodyLimit:
                 await _too_large(send, self.limit)
 
 
+def _detail(limit: int) -> str:
+    return f"request body over the limit of {limit} bytes; send a smaller file"
+
+
 async def _too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": f"request body over the limit of {limit} bytes; send a smaller file"}).encode()
+    body = json.dumps({"detail": _detail(limit)}).encode()
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 413, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -1,6 +1,6 @@
 // The forensic page: upload, verdict, heatmap overlays, DAAM block slider, face regions, streamed chat.
 // Every string from the server (file names, model text, component names) goes into the page through
-// textContent or attribute setters: never through innerHTML.
+// textContent or attribute setters, never parsed as markup.
 "use strict";
 
 const state = { token: sessionStorage.getItem("forensic-token") || "", record: null, session: null, blobs: new Map() };
@@ -73,7 +73,7 @@ async function paintHeat(canvas, url, width, height) {
   const image = await loadImage(await blobUrl(url));
   canvas.width = width;
   canvas.height = height;
-  const context = canvas.getContext("2d");
+  const context = canvas.getContext("2d", { willReadFrequently: true });
   context.clearRect(0, 0, width, height);
   context.drawImage(image, 0, 0, width, height);
   const pixels = context.getImageData(0, 0, width, height);
@@ -85,13 +85,18 @@ async function paintHeat(canvas, url, width, height) {
   context.putImageData(pixels, 0, 0);
 }
 
+function frameSize() {
+  const image = state.baseImage;
+  return image ? [image.naturalWidth, image.naturalHeight] : [state.record.width, state.record.height];
+}
+
 function paintFaces(record) {
   const canvas = $("faces");
-  canvas.width = record.width;
-  canvas.height = record.height;
+  [canvas.width, canvas.height] = frameSize();
   const context = canvas.getContext("2d");
   context.clearRect(0, 0, canvas.width, canvas.height);
   if (!$("show-faces").checked) return;
+  context.setTransform(state.scale, 0, 0, state.scale, 0, 0);
   context.lineWidth = Math.max(2, record.width / 200);
   context.strokeStyle = "#00e5ff";
   context.fillStyle = "#00e5ff";
@@ -140,7 +145,8 @@ async function showLocalization() {
   const viewer = $("viewer");
   viewer.dataset.ready = "";
   if (chosen) {
-    await paintHeat($("heat"), chosen.heatmap, record.width, record.height);
+    const [width, height] = frameSize();
+    await paintHeat($("heat"), chosen.heatmap, width, height);
     viewer.dataset.localizer = chosen.component;
   }
   $("heat").style.opacity = $("opacity").value / 100;
@@ -156,6 +162,12 @@ function blockMaps(explanation) {
   return found.sort((a, b) => a.block - b.block);
 }
 
+function faceBox(explanation) {
+  if (explanation.face_index === null || explanation.face_index === undefined) return null;
+  const face = (state.record.faces || []).find((f) => f.index === explanation.face_index);
+  return face ? face.crop_box : null;
+}
+
 async function showBlock() {
   const explanation = state.daam;
   const maps = blockMaps(explanation);
@@ -163,7 +175,17 @@ async function showBlock() {
   const chosen = maps.find((m) => m.block === index);
   const viewer = $("daam-viewer");
   viewer.dataset.ready = "";
-  if (chosen) await paintHeat($("daam-heat"), chosen.url, state.record.width, state.record.height);
+  // a face-scoped explanation is shown on its face crop, the whole frame otherwise
+  const box = faceBox(explanation) || [0, 0, state.record.width, state.record.height];
+  const [x0, y0, x1, y1] = box.map((v) => Math.round(v * state.scale));
+  const base = $("daam-base");
+  if (state.baseImage && !base.dataset.drawn) {
+    base.width = x1 - x0;
+    base.height = y1 - y0;
+    base.getContext("2d").drawImage(state.baseImage, x0, y0, x1 - x0, y1 - y0, 0, 0, x1 - x0, y1 - y0);
+    base.dataset.drawn = "yes";
+  }
+  if (chosen) await paintHeat($("daam-heat"), chosen.url, x1 - x0, y1 - y0);
   $("daam-heat").style.opacity = 0.6;
   const share = (explanation.details && explanation.details.block_share) || [];
   const added = typeof share[index - 1] === "number" ? ", this block adds " + Math.round(100 * share[index - 1]) + "% of the evidence" : "";
@@ -207,7 +229,9 @@ async function show(record) {
   });
   const base = record.preview ? await blobUrl(record.preview) : "";
   $("base").src = base;
-  $("daam-base").src = base;
+  state.baseImage = base ? await loadImage(base) : null;
+  state.scale = state.baseImage ? state.baseImage.naturalWidth / record.width : 1;
+  $("daam-base").dataset.drawn = "";
   paintFaces(record);
   await showLocalization();
   await showExplanation(record);
