@@ -103,6 +103,8 @@ def test_videos_are_grouped_by_their_full_relative_path(
     assert sorted(methods) == ["Deepfakes", "FaceSwap"]
     assert methods["Deepfakes"]["video"]["n"] == 4 and methods["Deepfakes"]["video"]["n_fake"] == 2
     assert methods["Deepfakes"]["frame"]["n"] == 8
+    # Deepfakes/000_001 has an all-white mask video: its 2 sampled frames are scored at the frames the run read
+    assert metrics["localizers"]["red"] == {"n": 2, "pixel_auc": None, "iou": 1.0}
 
 
 def test_pixel_metrics_of_a_localizer(eval_registry: Any, forensic_cli: Any, tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ Levels, stated everywhere a number appears:
 * ``frame``: one score per still image or per sampled video frame;
 * ``video``: one score per video key (:attr:`Sample.video`, the path relative to the dataset root), the mean of
   its frame scores, with the video's label;
-* ``pixel``: every pixel of every sample that has a ground-truth mask, pooled.
+* ``pixel``: every pixel of every sample (or sampled video frame) that has a ground-truth mask, pooled.
 """
 
 from __future__ import annotations
@@ -161,18 +161,49 @@ def _read_heatmap(run_dir: Path, record: Any) -> np.ndarray:
         return np.asarray(image.convert("L"))  # uint8 levels: pixel_metrics reads them as value / 255
 
 
+def _read_video_masks(path: str, indices: Sequence[int]) -> dict[int, np.ndarray]:
+    """The frames ``indices`` of a mask video (white = manipulated), as binary masks; unreadable frames are left
+    out, so their heatmaps are not scored."""
+    import cv2
+
+    capture = cv2.VideoCapture(path)
+    masks: dict[int, np.ndarray] = {}
+    try:
+        for index in indices:
+            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+            ok, frame = capture.read()
+            if ok:
+                masks[index] = np.asarray(frame).max(axis=2) > 127
+    finally:
+        capture.release()
+    return masks
+
+
 def localizer_metrics(
     samples: Sequence[Sample], results: Mapping[str, InputResult], run_dir: Path
 ) -> dict[str, dict[str, Any]]:
-    """Per localizer: ``{n, pixel_auc, iou}`` over the still-image samples that have a mask."""
+    """Per localizer: ``{n, pixel_auc, iou}`` over the still images with a mask and the video frames whose
+    sample has a mask video (``meta["mask_video"]``, e.g. FF++), read at the frames the run sampled."""
     pairs: dict[str, tuple[list[np.ndarray], list[np.ndarray]]] = {}
-    for sample in samples:
-        result = results.get(sample.path)
-        if sample.mask is None or result is None or result.media != "image" or not result.localizations:
-            continue
-        mask = _read_mask(sample.mask)
-        for record in result.localizations:
+
+    def add(mask: np.ndarray, records: Sequence[Any]) -> None:
+        for record in records:
             masks, heats = pairs.setdefault(record.component, ([], []))
             masks.append(mask)
             heats.append(_read_heatmap(run_dir, record))
+
+    for sample in samples:
+        result = results.get(sample.path)
+        if result is None:
+            continue
+        if result.media == "image" and sample.mask is not None and result.localizations:
+            add(_read_mask(sample.mask), result.localizations)
+        elif result.media == "video" and sample.meta.get("mask_video"):
+            frames = [f for f in result.frames if f.localizations and f.index is not None]
+            video_masks = _read_video_masks(
+                str(sample.meta["mask_video"]), [f.index for f in frames if f.index is not None]
+            )
+            for frame in frames:
+                if frame.index in video_masks:
+                    add(video_masks[frame.index], frame.localizations)
     return {component: pixel_metrics(masks, heats) for component, (masks, heats) in pairs.items()}

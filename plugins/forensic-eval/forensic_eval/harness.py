@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,15 @@ from forensic_eval.running import RunOptions, run_and_read
 
 @dataclass
 class EvalOutcome:
-    """What one evaluation wrote and found."""
+    """What one evaluation wrote and found, and the seconds its steps took (run, metrics with the CSV and JSON
+    files, html)."""
 
     metrics: dict[str, Any]
     files: list[Path] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
     stopped_by: str | None = None
     exit_code: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def load_eval_pipeline(pipeline_path: Path | None, registry: Registry, frames: int | None = None) -> Pipeline:
@@ -76,7 +79,9 @@ def evaluate(
         raise ConfigError(f"{pipeline.source}: the pipeline has no detector or localizer to evaluate")
     outdir.mkdir(parents=True, exist_ok=True)
     run_dir = outdir / "run"
+    started = time.perf_counter()
     run = run_and_read(pipeline, registry, [s.path for s in samples], run_dir, options)
+    seconds = {"run": time.perf_counter() - started}
     results = run.results
     errors = [
         (s.path, results[s.path].error or "failed") for s in samples if s.path in results and results[s.path].error
@@ -84,6 +89,7 @@ def evaluate(
     errors += [(s.path, "not analysed") for s in samples if s.path not in results]
     if run.stopped_by is not None:
         return EvalOutcome({}, [], errors, run.stopped_by, run.exit_code)
+    started = time.perf_counter()
     rows = predictions(samples, results)
     metrics: dict[str, Any] = {
         "data": str(data),
@@ -101,8 +107,11 @@ def evaluate(
     files = [outdir / "predictions.csv", outdir / "metrics.json"]
     write_predictions(rows, files[0])
     files[1].write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    seconds["metrics"] = time.perf_counter() - started
     if html:
         from forensic_eval.html import write_html
 
+        started = time.perf_counter()
         files.append(write_html(metrics, rows, outdir / "metrics.html"))
-    return EvalOutcome(metrics, files, errors)
+        seconds["html"] = time.perf_counter() - started
+    return EvalOutcome(metrics, files, errors, seconds=seconds)

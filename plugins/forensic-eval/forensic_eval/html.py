@@ -27,7 +27,7 @@ def _fmt(value: float | None, digits: int = 3) -> str:
 
 def _png(figure: Any) -> str:
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=80)
     import matplotlib.pyplot as plt
 
     plt.close(figure)
