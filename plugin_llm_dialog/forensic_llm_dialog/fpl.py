@@ -38,6 +38,9 @@ class FplConfig:
     channels: int = 32
     grid: int = 3
     embed_rms: float = 1.0
+    lora_rank: int = 0
+    lora_alpha: float = 16.0
+    lora_targets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,12 +118,16 @@ def embedding_rms(model: Any) -> float:
     return float(weight.pow(2).mean().sqrt()) / math.sqrt(weight.shape[1])
 
 
-def save_fpl(fpl: ForgeryPromptLearner, identity: FplIdentity, path: str | Path) -> Path:
+def save_fpl(
+    fpl: ForgeryPromptLearner, identity: FplIdentity, path: str | Path, lora: dict[str, torch.Tensor] | None = None
+) -> Path:
+    """Write the FPL (and the LM's LoRA adapters, when trained) with its configuration and identity."""
     from safetensors.torch import save_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {key: value.detach().cpu().contiguous() for key, value in fpl.state_dict().items()}
+    state.update(lora or {})
     metadata = {
         "format": FORMAT,
         "config": json.dumps(asdict(fpl.config)),
@@ -141,14 +148,22 @@ def read_fpl(path: str | Path) -> tuple[FplConfig, FplIdentity, dict[str, torch.
         if metadata.get("format") != FORMAT:
             raise ConfigError(f"hf: {path} is not a Forgery Prompt Learner file (format {metadata.get('format')!r})")
         state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open has no iterator
-    config = FplConfig(**json.loads(metadata["config"]))
+    values = json.loads(metadata["config"])
+    config = FplConfig(**{**values, "lora_targets": tuple(values.get("lora_targets", ()))})
     identity = FplIdentity(**json.loads(metadata["identity"]))
     return config, identity, state
 
 
-def load_fpl(path: str | Path, model: Any, lm_name: str) -> tuple[ForgeryPromptLearner, FplIdentity]:
-    """Load an FPL for ``model``; refuse one trained against another LM."""
+def load_fpl(
+    path: str | Path, model: Any, lm_name: str
+) -> tuple[ForgeryPromptLearner, FplIdentity, dict[str, torch.Tensor]]:
+    """Load an FPL for ``model``; refuse one trained against another LM. Returns the FPL, its identity and the
+    LoRA tensors saved with it (empty when it was trained without LoRA)."""
+    from forensic_llm_dialog.lora import PREFIX
+
     config, identity, state = read_fpl(path)
+    lora = {key: value for key, value in state.items() if key.startswith(PREFIX)}
+    state = {key: value for key, value in state.items() if not key.startswith(PREFIX)}
     _, vocab, digest = lm_identity(model, lm_name)
     hidden = int(model.get_input_embeddings().weight.shape[1])
     if config.hidden != hidden or identity.vocab != vocab or identity.embedding_sha256 != digest:
@@ -159,4 +174,4 @@ def load_fpl(path: str | Path, model: Any, lm_name: str) -> tuple[ForgeryPromptL
         )
     fpl = ForgeryPromptLearner(config)
     fpl.load_state_dict(state)
-    return fpl.eval(), identity
+    return fpl.eval(), identity, lora

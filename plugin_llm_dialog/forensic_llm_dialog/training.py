@@ -3,8 +3,9 @@
 Data: real face photos that ship with scikit-image (or the configured images), each used as a real sample and,
 blended with itself, as a pseudo-fake (forensic-eval's self-blended generator when installed, else a pasted
 patch from a shifted, recoloured copy). KFD (frozen) runs once on every sample; questions come from templates
-and answers state the truth of the sample (the forgery mask's place for fakes). The LM is frozen: only the FPL
-learns, with the loss on the assistant's answer tokens only. The result is saved with the LM's identity.
+and answers state the truth of the sample (the forgery mask's place for fakes). The LM is frozen; the FPL learns
+(and, with ``lora_rank`` > 0, low-rank adapters on the LM's attention projections), with the loss on the
+assistant's answer tokens only. The result is saved with the LM's identity.
 """
 
 from __future__ import annotations
@@ -53,6 +54,11 @@ class TrainConfig(BaseModel):
     lr: float = Field(1e-3, gt=0, le=1, description="AdamW learning rate")
     seed: int = Field(0, ge=0, description="seed for data, templates and initialisation")
     device: str = Field("cpu", description="'cpu' or 'cuda'")
+    lora_rank: int = Field(0, ge=0, le=256, description="rank of LoRA adapters trained on the LM with the FPL; 0: off")
+    lora_alpha: float = Field(16.0, gt=0, description="LoRA scale numerator (the update is scaled by alpha / rank)")
+    lora_targets: tuple[str, ...] = Field(
+        ("q_proj", "v_proj"), description="names of the LM's linear layers that get adapters (Llama: q_proj, v_proj)"
+    )
 
 
 @dataclass
@@ -168,13 +174,25 @@ def train(config: TrainConfig, outdir: Path) -> dict[str, Any]:
         hidden=hidden,
         tokens=config.tokens,
         embed_rms=embedding_rms(lm.model),
+        lora_rank=config.lora_rank,
+        lora_alpha=config.lora_alpha,
+        lora_targets=tuple(config.lora_targets) if config.lora_rank else (),
     )
     fpl = ForgeryPromptLearner(fpl_config).to(lm.model.device).train()
-    optimiser = torch.optim.AdamW(fpl.parameters(), lr=config.lr)
+    model, adapters = lm.model, {}
+    if config.lora_rank:
+        import copy
+
+        from forensic_llm_dialog.lora import add_lora
+
+        model = copy.deepcopy(lm.model)  # the process-wide model stays plain
+        adapters = add_lora(model, config.lora_rank, config.lora_alpha, config.lora_targets)
+    parameters = list(fpl.parameters()) + [p for adapter in adapters.values() for p in (adapter.down, adapter.up)]
+    optimiser = torch.optim.AdamW(parameters, lr=config.lr)
     losses = []
     for _ in range(config.steps):
         batch = rng.sample(pairs, min(config.batch_size, len(pairs)))
-        loss = batch_loss(fpl, lm, kfd, batch)
+        loss = batch_loss(fpl, model, lm.tokenizer, kfd, batch)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -182,12 +200,15 @@ def train(config: TrainConfig, outdir: Path) -> dict[str, Any]:
     name, vocab, digest = lm_identity(lm.model, config.lm)
     identity = FplIdentity(lm=name, vocab=vocab, embedding_sha256=digest, kfd=dict(config.kfd))
     outdir.mkdir(parents=True, exist_ok=True)
-    path = save_fpl(fpl.eval(), identity, outdir / "fpl.safetensors")
+    from forensic_llm_dialog.lora import lora_state
+
+    path = save_fpl(fpl.eval(), identity, outdir / "fpl.safetensors", lora_state(adapters) if adapters else None)
     window = max(1, len(losses) // 5)
     summary = {
         "fpl": str(path),
         "lm": name,
         "pairs": len(pairs),
+        "lora": {"rank": config.lora_rank, "layers": len(adapters)} if adapters else None,
         "steps": config.steps,
         "first_loss": float(np.mean(losses[:window])),
         "last_loss": float(np.mean(losses[-window:])),
@@ -205,9 +226,11 @@ def _has_eval() -> bool:
     return importlib.util.find_spec("forensic_eval") is not None
 
 
-def batch_loss(fpl: ForgeryPromptLearner, lm: models.LoadedLM, kfd: KfdInputs, batch: list[Sample]) -> torch.Tensor:
+def batch_loss(
+    fpl: ForgeryPromptLearner, model: Any, tokenizer: Any, kfd: KfdInputs, batch: list[Sample]
+) -> torch.Tensor:
     """Mean cross-entropy over the answers' tokens (prompt positions are masked out)."""
-    device = lm.model.device
+    device = model.device
     indices = torch.tensor([s.index for s in batch])
     prompts, image_tokens = fpl(
         kfd.correlation[indices].to(device),
@@ -215,13 +238,12 @@ def batch_loss(fpl: ForgeryPromptLearner, lm: models.LoadedLM, kfd: KfdInputs, b
         kfd.probs[indices].to(device),
         kfd.image_features[indices].to(device),
     )
-    tokenizer = lm.tokenizer
-    embed = lm.model.get_input_embeddings()
+    embed = model.get_input_embeddings()
     sequences, labels = [], []
     for row, sample in enumerate(batch):
         messages = [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": sample.question}]
         text = render(tokenizer, with_forgery_slots(messages, kfd.scores[sample.index]))
-        prompt = embed_with_slots(lm.model, tokenizer, text, image_tokens[row], prompts[row])[0]
+        prompt = embed_with_slots(model, tokenizer, text, image_tokens[row], prompts[row])[0]
         answer_ids = [*token_ids(tokenizer, sample.answer), tokenizer.eos_token_id]
         answer = embed(torch.tensor(answer_ids, device=device))
         sequences.append(torch.cat([prompt, answer]))
@@ -234,4 +256,4 @@ def batch_loss(fpl: ForgeryPromptLearner, lm: models.LoadedLM, kfd: KfdInputs, b
         padded[row, : seq.shape[0]] = seq
         target[row, : lab.shape[0]] = lab
         attention[row, : seq.shape[0]] = 1
-    return lm.model(inputs_embeds=padded, attention_mask=attention, labels=target).loss
+    return model(inputs_embeds=padded, attention_mask=attention, labels=target).loss

@@ -48,9 +48,9 @@ def test_training_lowers_the_answer_loss_and_saves(trained):
 def test_saved_fpl_round_trips(trained, tiny_lm_folder):
     _summary, outdir = trained
     backend = HfBackend(HfSettings(model=str(tiny_lm_folder), max_new_tokens=4))
-    fpl, identity = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
-    assert identity.kfd == KFD_TINY and fpl.config.tokens == 4
-    again, _ = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
+    fpl, identity, lora = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
+    assert identity.kfd == KFD_TINY and fpl.config.tokens == 4 and lora == {}
+    again, _, _ = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
     for (name, a), (_, b) in zip(fpl.state_dict().items(), again.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
 
@@ -102,3 +102,20 @@ def test_train_fpl_command(forensic_cli, register_plugin, tiny_lm_folder, tmp_pa
     result = forensic_cli("dialog", "train-fpl", str(path), "-o", str(tmp_path / "run"))
     assert result.exit_code == 0, result.output
     assert "trained 2 steps on 12 pairs" in result.output and (tmp_path / "run" / "fpl.safetensors").is_file()
+
+
+def test_lora_trains_with_the_fpl_and_loads_into_a_private_copy(tiny_lm_folder, tmp_path, fake_findings):
+    config = TrainConfig(
+        lm=str(tiny_lm_folder), kfd=KFD_TINY, samples=2, size=32, tokens=2, steps=12, batch_size=6, lr=1e-2, lora_rank=2
+    )
+    summary = train(config, tmp_path / "run")
+    assert summary["lora"] == {"rank": 2, "layers": 4}  # q_proj and v_proj of two blocks
+    assert summary["last_loss"] < summary["first_loss"], summary["losses"]
+    settings = HfSettings(model=str(tiny_lm_folder), fpl=str(tmp_path / "run" / "fpl.safetensors"), max_new_tokens=3)
+    backend = HfBackend(settings)
+    assert backend.model is not backend.lm.model  # the shared model stays plain
+    adapted = backend.model.get_submodule("model.layers.0.self_attn.q_proj")
+    assert adapted.up.abs().sum() > 0 and not hasattr(
+        backend.lm.model.get_submodule("model.layers.0.self_attn.q_proj"), "up"
+    )
+    assert DialogSession(fake_findings, backend).ask("Is it fake?").content.strip()

@@ -24,18 +24,32 @@ def build(settings: HfSettings, context: BuildContext) -> HfBackend:
     return HfBackend(settings, context)
 
 
+def with_lora(model: Any, config: Any, state: dict[str, torch.Tensor]) -> Any:
+    """A private copy of the LM with the FPL file's LoRA adapters (the shared model stays unchanged)."""
+    import copy
+
+    from forensic_llm_dialog.lora import add_lora, load_lora
+
+    private = copy.deepcopy(model)
+    load_lora(add_lora(private, config.lora_rank, config.lora_alpha, config.lora_targets), state)
+    return private.eval().requires_grad_(False)
+
+
 class HfBackend:
     """Messages -> the LM's chat template -> streamed tokens (optionally with forgery prompt embeddings)."""
 
     def __init__(self, settings: HfSettings, context: BuildContext | None = None) -> None:
         self.settings = settings
         self.lm = models.load(settings.model, settings.gguf_file, settings.device, settings.cache_dir)
+        self.model: Any = self.lm.model
         self.fpl: Any = None
         self.kfd: Any = None
         if settings.fpl is not None:
-            self.fpl, identity = load_fpl(settings.fpl, self.lm.model, settings.model)
+            self.fpl, identity, lora = load_fpl(settings.fpl, self.lm.model, settings.model)
             self.fpl.to(self.lm.model.device)
             self.kfd = kfd_runtime(identity.kfd, context)
+            if lora:
+                self.model = with_lora(self.lm.model, self.fpl.config, lora)
         self.accepts_embeddings = self.fpl is not None
         self.last_inputs_embeds: torch.Tensor | None = None
 
@@ -49,17 +63,17 @@ class HfBackend:
             embeds = self.forgery_prompt_embeds(messages, image)
             return self.stream(inputs_embeds=embeds)
         ids = self.lm.tokenizer(render(self.lm.tokenizer, messages), add_special_tokens=False, return_tensors="pt")
-        return self.stream(input_ids=ids["input_ids"].to(self.lm.model.device))
+        return self.stream(input_ids=ids["input_ids"].to(self.model.device))
 
     def forgery_prompt_embeds(self, messages: list[dict[str, str]], image: Any) -> torch.Tensor:
         kfd = analyse(self.kfd, [image])
-        device = self.lm.model.device
+        device = self.model.device
         with torch.no_grad():
             prompts, image_token = self.fpl(
                 kfd.correlation.to(device), kfd.mask.to(device), kfd.probs.to(device), kfd.image_features.to(device)
             )
         text = render(self.lm.tokenizer, with_forgery_slots(messages, kfd.scores[0]))
-        embeds = embed_with_slots(self.lm.model, self.lm.tokenizer, text, image_token[0], prompts[0])
+        embeds = embed_with_slots(self.model, self.lm.tokenizer, text, image_token[0], prompts[0])
         self.last_inputs_embeds = embeds
         return embeds
 
@@ -87,7 +101,7 @@ class HfBackend:
         def generate() -> None:
             try:
                 with torch.no_grad():
-                    self.lm.model.generate(**kwargs)
+                    self.model.generate(**kwargs)
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
                 streamer.end()
