@@ -107,7 +107,9 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=24)
     parser.add_argument("--size", type=int, default=384, help="image side in pixels")
     parser.add_argument("--pipeline", choices=sorted(PIPELINES), default="classic")
-    parser.add_argument("--actors", type=int, nargs="+", default=[1, 2])
+    parser.add_argument(
+        "--actors", type=int, nargs="*", default=[1, 2], help="ray pool sizes to measure (none: local only)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     import ray

@@ -1,5 +1,6 @@
-"""Ctrl-C on ``forensic run --engine ray``: the inputs in flight finish and are journaled, no new input starts,
-exit 130; ``--resume`` analyses only the rest. The CLI runs in its own process joined to the session's Ray."""
+"""Ctrl-C or SIGTERM on ``forensic run --engine ray``: the inputs in flight finish and are journaled, no new
+input starts, exit 130/143; ``--resume`` analyses only the rest. The CLI runs in its own process, joined to the
+session's Ray."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ def forensic(args: list[str], address: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def test_ctrl_c_keeps_what_was_analysed_and_resume_does_only_the_rest(tmp_path):
+@pytest.mark.parametrize(("signum", "exit_code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_keeps_what_was_analysed_and_resume_does_only_the_rest(tmp_path, signum, exit_code):
     import ray
 
     address = ray.get_runtime_context().gcs_address
@@ -37,9 +39,9 @@ def test_ctrl_c_keeps_what_was_analysed_and_resume_does_only_the_rest(tmp_path):
     assert process.stdout is not None
     first = process.stdout.readline()  # the first verdict: one input is in the journal
     assert ": classic" in first, first + process.communicate(timeout=300)[1][-2000:]
-    process.send_signal(signal.SIGINT)
+    process.send_signal(signum)
     stdout, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130, stderr[-2000:]
+    assert process.returncode == exit_code, stderr[-2000:]
     assert "continue with the same command and --resume" in stderr
     done = journal_records(tmp_path / "out")
     assert 1 <= len(done) < len(names)

@@ -9,6 +9,7 @@ loses nothing already delivered and ``--resume`` continues it exactly as with th
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import threading
 from collections.abc import Iterator
@@ -30,6 +31,8 @@ from forensic_ray.cluster import connected, pool_size
 from forensic_ray.ledger import LedgerStats, start_ledger
 from forensic_ray.rows import OutputRow, input_rows, output_rows
 from forensic_ray.settings import RaySettings
+
+_DATA_LOGGER = logging.getLogger("ray.data")
 
 
 @dataclass
@@ -96,6 +99,7 @@ class RayEngine:
         )
         fatal: OutputRow | None = None
         recorded = False
+        delivered: set[str] = set()
         watcher = _StopWatcher(stop, ledger)
         try:
             for row in _rows(stream):
@@ -115,6 +119,9 @@ class RayEngine:
                     sink.provenance([ComponentProvenance.model_validate(p) for p in row.provenance])
                     recorded = True
                 result = InputResult.model_validate(row.record)
+                if result.id in delivered:  # a batch re-run after its actor died may repeat a delivered output
+                    continue
+                delivered.add(str(result.id))
                 sink.write(result, row.files)
                 observer.input_finished(result)
                 if result.status == "ok":
@@ -202,9 +209,14 @@ class _data_context:
         for name, value in wanted.items():
             self.saved[name] = getattr(context, name)
             setattr(context, name, value)
+        # Ray Data logs each execution at INFO on the terminal; forensic prints its own progress and summary.
+        self.level = _DATA_LOGGER.level
+        if not self.settings.progress_bars:
+            _DATA_LOGGER.setLevel(max(self.level, logging.WARNING))
         return context
 
     def __exit__(self, *exc: object) -> None:
         context = DataContext.get_current()
         for name, value in self.saved.items():
             setattr(context, name, value)
+        _DATA_LOGGER.setLevel(self.level)
