@@ -131,3 +131,41 @@ def test_registered_dataset_with_masks_methods_and_splits(tmp_path: Path) -> Non
     assert types[int(unmasked["types"])] == "fake" and float(unmasked["mask_valid"]) == 0.0
     with_twins = samples(source, augment=None)
     assert len(with_twins) == 4  # + one pseudo-fake twin of the train real
+
+
+def write_video(path: Path, frames: list[np.ndarray]) -> None:
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (width, height))
+    assert writer.isOpened()
+    for frame in frames:
+        writer.write(np.ascontiguousarray(frame[..., ::-1]))
+    writer.release()
+
+
+def test_ffpp_videos_frames_and_mask_videos(tmp_path: Path) -> None:
+    """A synthetic FF++ tree: video frames become samples, a fake's mask video gives its per-frame mask."""
+    import json
+
+    root = tmp_path / "ffpp"
+    grey = [np.full((48, 48, 3), value, np.uint8) for value in (60, 200)]
+    for name in ("000", "001"):
+        write_video(root / "original_sequences/youtube/c23/videos" / f"{name}.avi", grey)
+    write_video(root / "manipulated_sequences/Deepfakes/c23/videos/000_001.avi", grey)
+    mask = np.zeros((48, 48, 3), np.uint8)
+    mask[:, 24:] = 255
+    write_video(root / "manipulated_sequences/Deepfakes/masks/videos/000_001.avi", [mask, mask])
+    (root / "splits").mkdir()
+    (root / "splits/train.json").write_text(json.dumps([["000", "001"]]), encoding="utf-8")
+    source = {"dataset": "ffpp", "settings": {"root": str(root), "split": "train"}, "frames_per_video": 2}
+    data = samples(source, augment=None, pseudo=PseudoFakes(jpeg_quality=None))
+    assert len(data) == 6 + 4  # 3 videos x 2 frames, + a pseudo-fake twin of each real frame
+    types = list(DEFAULT_KNOWLEDGE)
+    by_type = {types[int(data[(0, i)]["types"])]: data[(0, i)] for i in range(6)}
+    fake = by_type["Deepfakes"]
+    assert float(fake["labels"]) == 1.0 and float(fake["mask_valid"]) == 1.0
+    assert float(fake["masks"][:, 20:].mean()) > 0.9 and float(fake["masks"][:, :12].max()) == 0.0
+    frames = [data[(0, i)]["images"] for i in range(2)]  # the two frames of the first real video
+    assert float((frames[1] - frames[0]).mean()) > 1.0

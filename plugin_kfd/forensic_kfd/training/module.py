@@ -126,6 +126,22 @@ class TrainingModule(nn.Module):
         self.contrast = contrast
         self.weights = weights
         self.tuned_blocks: list[int] = []
+        self._fixed_classes: torch.Tensor | None = None
+
+    def class_embeddings(self) -> torch.Tensor | None:
+        """None (computed in the pass, with gradients) while the context trains; else computed once and kept.
+
+        The text tower is frozen, so without trainable context the class embeddings are constants: running the
+        text transformer every step would cost as much as a batch of images for nothing.
+        """
+        context = self.kfd.prompts.context
+        if context is not None and context.requires_grad:
+            return None
+        device = self.kfd.projections[0].weight.device
+        if self._fixed_classes is None or self._fixed_classes.device != device:
+            with torch.no_grad():
+                self._fixed_classes = self.kfd.class_embeddings()
+        return self._fixed_classes
 
     @property
     def backbone_trains(self) -> bool:
@@ -147,7 +163,7 @@ class TrainingModule(nn.Module):
             cached = batch["tokens"].float()
             tokens, pooled = list(cached.unbind(1)), batch["pooled"].float()
             size = vision_tower(kfd.clip).image_size
-        output = kfd.from_tokens(tokens, pooled, image_size=(int(size[0]), int(size[1])))
+        output = kfd.from_tokens(tokens, pooled, self.class_embeddings(), image_size=(int(size[0]), int(size[1])))
         low = output.mask_logits_low.float()
         target = head_target(batch["masks"].float(), (low.shape[-2], low.shape[-1]))
         valid = batch["mask_valid"].float().view(-1, 1, 1)
