@@ -73,6 +73,18 @@ class Hang:
         return _scores(items)
 
 
+class Raises:
+    """Raises on a targeted input (a component failure: an error result, or the end of a fail-fast run)."""
+
+    def __init__(self, settings: TargetSettings) -> None:
+        self.settings = settings
+
+    def detect(self, items: Sequence[MediaItem]) -> list[Detection]:
+        if _targeted(self.settings):
+            raise ValueError("this targeted input is refused")
+        return _scores(items)
+
+
 def _unbuildable(settings: Any, context: Any) -> Any:
     raise MissingWeightsError("fault-weights.bin is missing; put it in ~/.cache/fault or use another detector")
 
@@ -84,6 +96,7 @@ class FaultPlugin:
             ComponentSpec("crash-once", "dies once", TargetSettings, lambda s, ctx: CrashOnce(s), thread_safe=True),
             ComponentSpec("crash-always", "dies always", TargetSettings, lambda s, ctx: CrashAlways(s)),
             ComponentSpec("hang", "never returns", TargetSettings, lambda s, ctx: Hang(s), thread_safe=True),
+            ComponentSpec("raises", "raises", TargetSettings, lambda s, ctx: Raises(s), thread_safe=True),
             ComponentSpec("unbuildable", "cannot be built", factory=_unbuildable),
         ]
 

@@ -3,6 +3,7 @@ over the per-input timeout is abandoned with an error, an interrupted run resume
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import pytest
 
 from forensic_core.config import load_pipeline
 from forensic_core.engine import StopToken
-from forensic_core.errors import MissingWeightsError
+from forensic_core.errors import ComponentError, MissingWeightsError
 from forensic_core.events import NullObserver
 from forensic_core.report import InputResult
 from forensic_core.runner import run_pipeline
@@ -136,6 +137,38 @@ def test_an_interrupted_run_resumes_without_redoing_finished_inputs(registry, tm
     expected = {record["id"]: comparable(record) for record in journal_records(tmp_path / "local")}
     assert {record["id"]: comparable(record) for record in records} == expected
     assert local.summary.ok == len(names)
+
+    # Nothing left: the engine records the components without starting a stream, and analyses nothing.
+    again = run_pipeline(
+        pipeline, registry, [tmp_path / "in"], tmp_path / "ray", engine="ray", engine_settings=settings, resume=True
+    )
+    assert again.summary.resumed == len(names) and len(journal_records(tmp_path / "ray")) == len(names)
+    assert "engine ray:" not in capfd.readouterr().err
+    assert [c.component for c in again.components] == [c.component for c in local.components]
+
+
+def test_fail_fast_ends_the_run_with_the_component_error_as_the_local_engine_does(registry, tmp_path):
+    write_images(tmp_path / "in", NAMES)
+    pipeline = fault_pipeline(registry, "raises")
+    with pytest.raises(ValueError, match="this targeted input is refused"):
+        run_pipeline(pipeline, registry, [tmp_path / "in"], tmp_path / "local", fail_fast=True)
+    settings = {"actors_per_node": 1, "max_in_flight": 1}
+    with pytest.raises(ComponentError, match="this targeted input is refused"):
+        run_pipeline(
+            pipeline,
+            registry,
+            [tmp_path / "in"],
+            tmp_path / "ray",
+            engine="ray",
+            engine_settings=settings,
+            fail_fast=True,
+        )
+    # Which other inputs were already in flight when the failure reached the driver depends on Ray's timing;
+    # what is certain: the failing input is not journaled, and the report (written anyway) agrees with the journal.
+    ray_done = set(by_name(tmp_path / "ray"))
+    assert "target.jpg" not in ray_done
+    summary = json.loads((tmp_path / "ray" / "report.json").read_text())["summary"]  # written despite the error
+    assert summary["ok"] == len(ray_done) and summary["errors"] == 0
 
 
 def test_a_component_that_cannot_be_built_on_the_workers_fails_the_run_with_its_reason(registry, tmp_path):

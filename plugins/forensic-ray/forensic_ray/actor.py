@@ -84,7 +84,7 @@ class AnalyzeBatches:
             return "result", _error(ref, error).model_dump(mode="json"), {}
         try:
             result, files = self._process(ref)
-        except Exception as exc:  # fail-fast: the worker re-raises a component's failure
+        except BaseException as exc:  # fail-fast: the worker re-raises a component's failure (even SystemExit)
             return "fatal", {"id": ref.id, "type": type(exc).__name__, "error": one_line(exc)}, {}
         return "result", result.model_dump(mode="json"), files
 
