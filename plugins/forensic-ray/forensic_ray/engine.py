@@ -33,6 +33,7 @@ from forensic_ray.rows import OutputRow, input_rows, output_rows
 from forensic_ray.settings import RaySettings
 
 _DATA_LOGGER = logging.getLogger("ray.data")
+_PROGRESS_LOGGER = logging.getLogger("ray.data._internal.progress")
 
 
 @dataclass
@@ -197,6 +198,7 @@ class _data_context:
     def __init__(self, settings: RaySettings) -> None:
         self.settings = settings
         self.saved: dict[str, Any] = {}
+        self.levels: dict[logging.Logger, int] = {}
 
     def __enter__(self) -> DataContext:
         context = DataContext.get_current()
@@ -210,13 +212,15 @@ class _data_context:
             self.saved[name] = getattr(context, name)
             setattr(context, name, value)
         # Ray Data logs each execution at INFO on the terminal; forensic prints its own progress and summary.
-        self.level = _DATA_LOGGER.level
+        self.levels = {logger: logger.level for logger in (_DATA_LOGGER, _PROGRESS_LOGGER)}
         if not self.settings.progress_bars:
-            _DATA_LOGGER.setLevel(max(self.level, logging.WARNING))
+            _DATA_LOGGER.setLevel(max(_DATA_LOGGER.level, logging.WARNING))
+            _PROGRESS_LOGGER.setLevel(max(_PROGRESS_LOGGER.level, logging.ERROR))  # "progress bars disabled"
         return context
 
     def __exit__(self, *exc: object) -> None:
         context = DataContext.get_current()
         for name, value in self.saved.items():
             setattr(context, name, value)
-        _DATA_LOGGER.setLevel(self.level)
+        for logger, level in self.levels.items():
+            logger.setLevel(level)
