@@ -169,3 +169,24 @@ def test_ffpp_videos_frames_and_mask_videos(tmp_path: Path) -> None:
     assert float(fake["masks"][:, 20:].mean()) > 0.9 and float(fake["masks"][:, :12].max()) == 0.0
     frames = [data[(0, i)]["images"] for i in range(2)]  # the two frames of the first real video
     assert float((frames[1] - frames[0]).mean()) > 1.0
+
+
+def test_detected_faces_bring_landmarks_for_hull_masks() -> None:
+    """With the landmark model installed, faces: detect gives 68 points, so pseudo-fakes use landmark hulls."""
+    from forensic_faces.landmarks import dlib_available, packaged_model_path
+
+    if not dlib_available() or packaged_model_path() is None:
+        pytest.skip("dlib or its 68-point model is not installed")
+    from forensic_eval.pseudofake import make_pseudo_fake
+
+    from forensic_kfd.training.data import FaceLoader, source_records
+
+    source = Source.model_validate({"reals": ["builtin:astronaut"], "faces": "detect"})
+    face = FaceLoader(source)(0, source_records(source)[0])
+    assert face.landmarks is not None and face.landmarks.shape == (68, 2)
+    x0, y0, x1, y1 = face.box
+    assert face.image.shape[0] > y1 - y0  # the crop has a margin around the face
+    inside = (face.landmarks[:, 0] > x0 - 10) & (face.landmarks[:, 0] < x1 + 10) & (face.landmarks[:, 1] > y0 - 10)
+    assert inside.all()
+    fake = make_pseudo_fake(face.image, 0, face_box=face.box, landmarks=face.landmarks)
+    assert fake.recipe.mask_shape in ("hull", "lower_hull", "inner_hull")

@@ -137,21 +137,34 @@ def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def test_trained_weights_load_into_the_kfd_components_and_change_their_scores(base_run: Path) -> None:
-    from forensic_kfd.runtime import KfdRuntime
+    from forensic_core import BuildContext
+    from forensic_core.components import ComponentKind
+    from forensic_core.registry import get_registry
+
+    def components(**settings: object) -> tuple[Any, Any]:
+        registry, context = get_registry(), BuildContext()
+        built = []
+        for kind in (ComponentKind.DETECTOR, ComponentKind.LOCALIZER):
+            spec = registry.resolve(kind, "kfd").spec
+            built.append(spec.resolve_factory()(tiny_settings(**settings), context))
+        return built[0], built[1]
 
     items = face_items(4)
-    untrained = KfdRuntime(tiny_settings())
-    trained = KfdRuntime(tiny_settings(weights=str(base_run / "kfd.safetensors")))
-    assert trained.trained and not untrained.trained
-    before = np.array([a.score for a in untrained.analyse(items)])
-    after = np.array([a.score for a in trained.analyse(items)])
+    untrained_detector, untrained_localizer = components()
+    detector, localizer = components(weights=str(base_run / "kfd.safetensors"))
+    before = np.array([d.score for d in untrained_detector.detect(items)])
+    after = np.array([d.score for d in detector.detect(items)])
     assert np.abs(before - after).max() > 1e-4
-    # the components see exactly the model that trained: same scores from the checkpoint's own module
+    assert detector.detect(items)[0].details["heads"] == "trained"
+    masks_before = untrained_localizer.localize(items)[0].heatmap
+    masks_after = localizer.localize(items)[0].heatmap
+    assert np.abs(masks_before - masks_after).max() > 1e-4
+    # the components run exactly the model that trained: same scores from the checkpoint's own module
     trainer_model = Trainer(tiny_config(cache__enabled="off"), base_run / "unused").module
     state = torch.load(base_run / "checkpoints" / "step-00000004.pt", weights_only=False)["model"]
     trainer_model.load_state_dict(state, strict=False)
     with torch.no_grad():
-        direct = trainer_model.kfd(trained.preprocess(items)).scores.numpy()
+        direct = trainer_model.kfd(detector.runtime.preprocess(items)).scores.numpy()
     np.testing.assert_allclose(after, direct, rtol=1e-5, atol=1e-6)
 
 
