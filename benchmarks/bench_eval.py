@@ -49,12 +49,12 @@ def main() -> None:
             run_pipeline(pipeline, registry, paths, work / "run", overwrite=True)
             return time.perf_counter() - started
 
-        def eval_once() -> float:
+        def eval_once() -> tuple[float, dict[str, float]]:
             started = time.perf_counter()
-            evaluate(
+            outcome = evaluate(
                 manifest, None, registry, work / "eval", resamples=args.bootstrap, options=RunOptions(overwrite=True)
             )
-            return time.perf_counter() - started
+            return time.perf_counter() - started, outcome.seconds
 
         run_once(), eval_once()  # warm-up: imports, matplotlib font cache
         runs, evals = [], []
