@@ -214,19 +214,30 @@ _NEGATED_FAKE = re.compile(
     r"(is|looks|appears) (real|genuine|authentic|pristine)|unmanipulated)\b"
 )
 _FAKE = re.compile(
-    r"\b((is|looks|appears|likely) (a |an )?(deep ?fake|fake|forged|manipulated|forgery)|this is a deep ?fake|"
-    r"^yes\b)"
+    r"\b((is|looks|appears|likely) (a |an )?(deep ?fake|fake|forged|manipulated|forgery)|this is a deep ?fake)\b"
 )
+_ASKS_FAKE = re.compile(r"\b(deep ?fake|fake|manipulated|forged|edited|tampered|altered)\b")
+_ASKS_REAL = re.compile(r"\b(real|genuine|authentic|pristine|original)\b")
+_YES_NO = re.compile(r"^(yes|no)\b")
 _NUMBER = re.compile(r"(?<![\w.\[])(\d+(?:\.\d+)?)(\s*%)?")
 
 
-def stance(text: str) -> str | None:
-    """``"fake"``, ``"real"`` or None: what a free-text answer claims about the input."""
+def stance(text: str, question: str = "") -> str | None:
+    """``"fake"``, ``"real"`` or None: what a free-text answer claims about the input.
+
+    A bare "Yes"/"No" is read against the question ("Is it fake?" vs "Is it real?")."""
     lowered = " ".join(text.lower().split())
     if _NEGATED_FAKE.search(lowered):
         return "real"
     if _FAKE.search(lowered):
         return "fake"
+    answer = _YES_NO.match(lowered)
+    asked = question.lower()
+    if answer is not None:
+        if _ASKS_FAKE.search(asked):
+            return "fake" if answer.group(1) == "yes" else "real"
+        if _ASKS_REAL.search(asked):
+            return "real" if answer.group(1) == "yes" else "fake"
     return None
 
 
@@ -253,7 +264,7 @@ def guard_notes(text: str, findings: Findings, evidence: Sequence[Evidence], que
     """Guard rails: where the answer contradicts the detector or quotes numbers the findings do not hold."""
     notes = []
     primary = primary_detection(findings)
-    claimed = stance(text)
+    claimed = stance(text, question)
     if primary is not None and claimed is not None and claimed != primary[1].label:
         name, detection = primary
         notes.append(

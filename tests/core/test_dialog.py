@@ -119,6 +119,10 @@ def test_contradicting_the_detector_adds_the_detectors_verdict():
     assert "contradicts" not in agreeing.content
     assert stance("It looks real to me") == "real" and stance("This image is manipulated") == "fake"
     assert stance("The heat is in the mouth") is None
+    assert stance("Yes.", "Is it real?") == "real" and stance("Yes.", "Is it a deepfake?") == "fake"
+    assert stance("No.", "Is this photo genuine?") == "fake" and stance("Yes", "Where?") is None
+    real_answer = DialogSession(fake(0.9), Scripted("Yes, it is.")).ask("Is this image real?")
+    assert "The detector's verdict: det says fake" in real_answer.content
 
 
 def test_numbers_must_come_from_the_findings():
