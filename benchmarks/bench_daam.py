@@ -167,8 +167,12 @@ def faithfulness(args: argparse.Namespace) -> None:
     positives = test_labels == 1
     images, boxes = test_images[positives][: args.images], test_boxes[positives.cpu()][: args.images]
     targets = torch.ones(images.shape[0], dtype=torch.long, device=device)
-    print(f"## Faithfulness on the pasted-patch task ({images.shape[0]} positive test images, 48x48, step 48 px)\n")
-    for pool, readout in (("token", "class"), ("avg", "patches")):
+    print(
+        f"## Faithfulness on the pasted-patch task ({images.shape[0]} positive test images, 48x48, step 48 px)\n",
+        flush=True,
+    )
+    for pool in args.pools:
+        readout = "class" if pool == "token" else "patches"
         start = time.perf_counter()
         model = _train_detector(seed=0, steps=args.steps, device=device, pool=pool)
         trained = time.perf_counter() - start
@@ -177,7 +181,8 @@ def faithfulness(args: argparse.Namespace) -> None:
         decision = "[class] token" if pool == "token" else "mean of the patch tokens (global_pool='avg')"
         print(
             f"### Decision read from the {decision}\n\ntiny ViT (depth 4, dim 64, 6x6 patches) trained {args.steps} "
-            f"steps on {device.type} in {trained:.0f} s; test accuracy {accuracy:.3f}\n"
+            f"steps on {device.type} in {trained:.0f} s; test accuracy {accuracy:.3f}\n",
+            flush=True,
         )
         _faithfulness_table(model, images, boxes, targets, readout)
 
@@ -240,6 +245,9 @@ def main() -> None:
     faith_parser.add_argument("--device", default="cpu")
     faith_parser.add_argument("--steps", type=int, default=600)
     faith_parser.add_argument("--images", type=int, default=128)
+    faith_parser.add_argument(
+        "--pools", nargs="+", choices=["token", "avg"], default=["token", "avg"], help="which readout models"
+    )
     args = parser.parse_args()
     timing(args) if args.part == "timing" else faithfulness(args)
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "knn_vote": "forensic_daam.ssl",
     "normalize_maps": "forensic_daam.display",
     "upsample": "forensic_daam.display",
+    "place": "forensic_daam.display",
     "strip": "forensic_daam.render",
     "animation": "forensic_daam.render",
     "video": "forensic_daam.render",
