@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugin_kfd plugin_daam examples/third_party_plugin
+PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugin_kfd plugin_daam examples/third_party_plugin
 OUT ?= demo-report
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
@@ -23,7 +23,7 @@ examples/inputs/astronaut_edited.jpg: examples/make_sample.py $(BIN)/.installed
 	$(BIN)/python examples/make_sample.py examples/inputs
 
 demo: install examples/inputs/astronaut_edited.jpg
-	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg -o $(OUT) --overwrite
+	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg examples/inputs/astronaut_face_splice.jpg examples/inputs/astronaut_face_splice_pristine.jpg -o $(OUT) --overwrite
 	@echo "open $(OUT)/report.html in a browser"
 
 lint: install

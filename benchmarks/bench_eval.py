@@ -22,12 +22,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forensic_eval.harness import evaluate, load_eval_pipeline
-from forensic_eval.running import RunOptions
 from splices import CALIBRATION_PHOTOS, generate, write_set
 
 from forensic_core.registry import get_registry
 from forensic_core.runner import run_pipeline
+from forensic_eval.harness import evaluate, load_eval_pipeline
+from forensic_eval.running import RunOptions
 
 
 def main() -> None:

@@ -28,12 +28,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from forensic_eval.harness import evaluate
-from forensic_eval.running import RunOptions
 from splices import CALIBRATION_PHOTOS, HELD_OUT_PHOTOS, generate, write_set
 
 from forensic_classic.scoring import REFERENCE
 from forensic_core.registry import get_registry
+from forensic_eval.harness import evaluate
+from forensic_eval.running import RunOptions
 
 EVIDENCE = ("dq", "ghost")
 

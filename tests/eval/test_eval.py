@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-from forensic_eval.metrics import binary_metrics, pixel_metrics
 from PIL import Image
 from sklearn.metrics import roc_auc_score
+
+from forensic_eval.metrics import binary_metrics, pixel_metrics
 
 from .conftest import write_image, write_video
 from .test_readers import ffpp_tree

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from forensic_eval.metrics import binary_metrics, bootstrap_auc, equal_error_rate, pixel_metrics, resampled_aucs
 from sklearn.metrics import accuracy_score, average_precision_score, jaccard_score, roc_auc_score, roc_curve
+
+from forensic_eval.metrics import binary_metrics, bootstrap_auc, equal_error_rate, pixel_metrics, resampled_aucs
 
 LABELS = [0, 0, 0, 0, 1, 1, 1, 1, 0, 1]
 SCORES = [0.1, 0.4, 0.35, 0.8, 0.7, 0.9, 0.3, 0.65, 0.2, 0.55]

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from forensic_eval.pseudofake import TYPES, PseudoFakeConfig, make_pseudo_fake
 
 NO_JPEG = PseudoFakeConfig(jpeg_quality=None)
