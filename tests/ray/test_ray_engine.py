@@ -32,7 +32,15 @@ def test_results_equal_the_local_engine_and_a_corrupt_input_is_recorded(registry
     inputs = write_images(tmp_path / "in", ["a.jpg", "b.jpg", "c.jpg", "d.jpg"])
     (tmp_path / "in" / "corrupt.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
     pipeline = load_pipeline(CLASSIC_AND_KFD, registry)
-    local = run(pipeline, registry, [tmp_path / "in"], tmp_path / "local")
+    # Ray starts each actor with OMP_NUM_THREADS at its CPU share (1 here); float32 reductions depend on the
+    # thread count, so the local run gets the same single intra-op thread to be comparable bit for bit.
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        local = run(pipeline, registry, [tmp_path / "in"], tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
     capfd.readouterr()
     remote = run(pipeline, registry, [tmp_path / "in"], tmp_path / "ray", engine="ray", engine_settings=RAY_2_ACTORS)
 

@@ -99,11 +99,13 @@ class RayEngine:
             num_gpus=settings.gpus_per_actor or None,
         )
         fatal: OutputRow | None = None
+        provenance: list[dict[str, Any]] | None = None
         recorded = False
         delivered: set[str] = set()
         watcher = _StopWatcher(stop, ledger)
         try:
             for row in _rows(stream):
+                provenance = row.provenance if row.provenance is not None else provenance
                 if row.kind == "start-failed":
                     raise _start_error(row.record)
                 if row.kind == "skipped":
@@ -112,12 +114,12 @@ class RayEngine:
                 if row.kind == "fatal":
                     fatal = fatal or row
                     stop.stop("fail-fast")
-                    ray.get(ledger.stop.remote())
+                    watcher.tell()
                     continue
                 if not recorded:
-                    if row.provenance is None:
+                    if provenance is None:
                         raise RuntimeError("engine ray: a result arrived before the components' provenance")
-                    sink.provenance([ComponentProvenance.model_validate(p) for p in row.provenance])
+                    sink.provenance([ComponentProvenance.model_validate(p) for p in provenance])
                     recorded = True
                 result = InputResult.model_validate(row.record)
                 if result.id in delivered:  # a batch re-run after its actor died may repeat a delivered output
@@ -131,7 +133,8 @@ class RayEngine:
                     self.counts.failed += 1
                     if plan.options.fail_fast:
                         stop.stop("fail-fast")
-                        ray.get(ledger.stop.remote())
+                if stop.stopped:  # an observer may stop the run: no actor starts another input from now on
+                    watcher.tell()
             self._count(ray.get(ledger.stats.remote()))
         finally:
             watcher.close()
@@ -177,15 +180,23 @@ class _StopWatcher:
     the driver waits for the next batch; the inputs in flight finish and are journaled."""
 
     def __init__(self, stop: StopToken, ledger: Any, interval_s: float = 0.05) -> None:
+        self._ledger = ledger
+        self._told = False  # telling twice is harmless (stopping the ledger is idempotent)
         self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, args=(stop, ledger, interval_s), daemon=True)
+        self._thread = threading.Thread(target=self._watch, args=(stop, interval_s), daemon=True)
         self._thread.start()
 
-    def _watch(self, stop: StopToken, ledger: Any, interval_s: float) -> None:
+    def _watch(self, stop: StopToken, interval_s: float) -> None:
         while not self._done.wait(interval_s):
             if stop.stopped:
-                ray.get(ledger.stop.remote())
+                self.tell()
                 return
+
+    def tell(self) -> None:
+        """Stop the ledger now (once): later admissions answer "skip"."""
+        if not self._told:
+            self._told = True
+            ray.get(self._ledger.stop.remote())
 
     def close(self) -> None:
         self._done.set()
