@@ -2,8 +2,9 @@
 
 Starts the server (its models load once), sends one warm-up request, then for each client count a fixed number
 of analyses (bounded: every client sends ``--requests / clients`` uploads, one after the other), and prints
-requests per second, median and 95th-percentile latency, and the 4-client throughput as a ratio of the 1-client
-one. Uploads are generated scenes (distinct bytes each, so no two analyses are the same file).
+requests per second, median and 95th-percentile latency, the mean items per component call (above 1 where
+concurrent analyses were batched), and the 4-client throughput as a ratio of the 1-client one. Uploads are
+generated scenes (distinct bytes each, so no two analyses are the same file).
 
     python benchmarks/bench_serve.py                      # default (weights-free) pipeline, 2 workers
     python benchmarks/bench_serve.py -p tests/serve/serve-daam.yaml --requests 8 --workers 1
@@ -79,6 +80,22 @@ def load(url: str, clients: int, requests: int, size: int, offset: int) -> tuple
     return wall, [seconds for seconds, _ in results], sum(status != 200 for _, status in results)
 
 
+def batch_stats(url: str) -> dict[str, dict[str, int]]:
+    with httpx.Client(base_url=url, timeout=60) as http:
+        return dict(http.get("/healthz").json()["batches"])
+
+
+def batch_sizes(before: dict[str, dict[str, int]], after: dict[str, dict[str, int]]) -> dict[str, float]:
+    """Mean items per component call during one phase (above 1: concurrent analyses were batched)."""
+    sizes = {}
+    for label, now in after.items():
+        then = before.get(label, {"calls": 0, "items": 0})
+        calls = now["calls"] - then["calls"]
+        if calls:
+            sizes[label] = (now["items"] - then["items"]) / calls
+    return sizes
+
+
 def p95(values: list[float]) -> float:
     return float(np.percentile(values, 95)) if values else float("nan")
 
@@ -97,17 +114,20 @@ def main() -> None:
                 http.post("/v1/analyze", files={"file": ("warm.jpg", scene(10_000, args.size), "image/jpeg")})
             rows = []
             for number, clients in enumerate((1, 4)):
+                before = batch_stats(url)
                 wall, latencies, failed = load(url, clients, args.requests, args.size, offset=1000 * number)
-                rows.append((clients, len(latencies), failed, len(latencies) / wall, latencies))
+                mean_batch = batch_sizes(before, batch_stats(url))
+                rows.append((clients, len(latencies), failed, len(latencies) / wall, latencies, mean_batch))
         finally:
             process.terminate()
             process.wait(timeout=60)
     pipeline = args.pipeline or "(default)"
     print(f"forensic serve on loopback: pipeline {pipeline}, --workers {args.workers}, {args.size}px JPEG uploads")
-    print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 s':>7} {'p95 s':>7}")
-    for clients, count, failed, rate, latencies in rows:
+    print(f"{'clients':>7} {'requests':>8} {'errors':>6} {'req/s':>7} {'p50 s':>7} {'p95 s':>7}  items per call")
+    for clients, count, failed, rate, latencies, mean_batch in rows:
         median = statistics.median(latencies)
-        print(f"{clients:>7} {count:>8} {failed:>6} {rate:>7.2f} {median:>7.2f} {p95(latencies):>7.2f}")
+        batches = ", ".join(f"{label} {size:.2f}" for label, size in mean_batch.items())
+        print(f"{clients:>7} {count:>8} {failed:>6} {rate:>7.2f} {median:>7.2f} {p95(latencies):>7.2f}  {batches}")
     print(f"throughput with 4 clients / 1 client: {rows[1][3] / rows[0][3]:.2f}x")
 
 

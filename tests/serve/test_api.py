@@ -81,12 +81,30 @@ def test_analysis_is_the_report_record_with_artifact_urls(server: RunningServer,
         assert client.get(heatmap).headers["content-type"] == "image/png"
 
 
+def test_healthz_counts_the_pooled_components_calls(server: RunningServer, analysed: dict[str, Any]) -> None:
+    with server.client() as client:
+        batches = client.get("/healthz").json()["batches"]
+    assert {"detectors:kfd", "localizers:kfd", "localizers:ela", "explainers:daam"} <= set(batches)
+    assert all(stats["items"] >= stats["calls"] >= 1 for stats in batches.values()), batches
+
+
 def test_analysis_is_read_back_from_its_journal(server: RunningServer, analysed: dict[str, Any]) -> None:
     with server.client() as client:
         again = client.get(f"/v1/analyses/{analysed['id']}").json()
     assert again == analysed
     journal = server.data_dir / "analyses" / analysed["id"] / "results.jsonl"
     assert json.loads(journal.read_text().splitlines()[-1])["custody"]["sha256"] == analysed["custody"]["sha256"]
+
+
+def test_forensic_verify_checks_an_analysis_folder(server: RunningServer, analysed: dict[str, Any]) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    forensic = str(Path(sys.executable).with_name("forensic"))
+    folder = server.data_dir / "analyses" / analysed["id"]
+    checked = subprocess.run([forensic, "verify", str(folder)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_artifacts_serve_only_files_of_that_analysis(server: RunningServer, analysed: dict[str, Any]) -> None:

@@ -40,6 +40,12 @@ def test_upload_heatmap_block_slider_and_chat(page: Any, tmp_path: Path) -> None
     )
     assert painted > 0  # the overlay holds the heatmap's colours
 
+    kfd_overlay = page.evaluate("() => document.getElementById('heat').toDataURL()")
+    assert page.locator("#localizer option").all_text_contents() == ["kfd", "ela"]
+    page.select_option("#localizer", label="ela")
+    page.wait_for_selector("#viewer[data-localizer=ela][data-ready=yes]", timeout=WAIT_MS)
+    assert page.evaluate("() => document.getElementById('heat').toDataURL()") != kfd_overlay
+
     page.fill("#opacity", "20")
     page.dispatch_event("#opacity", "input")
     assert page.evaluate("() => document.getElementById('heat').style.opacity") == "0.2"

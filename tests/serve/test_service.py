@@ -138,6 +138,29 @@ def test_unfinished_analyses_are_resumed_at_start(tmp_path: Path) -> None:
     assert service.store.unfinished() == []
 
 
+def test_a_video_upload_is_analysed_frame_by_frame(tmp_path: Path) -> None:
+    import cv2
+    import numpy as np
+
+    clip = tmp_path / "clip.bin"  # the name says nothing: the container is detected from the bytes
+    writer = cv2.VideoWriter(str(tmp_path / "clip.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 5, (64, 48))
+    for index in range(6):
+        frame = np.full((48, 64, 3), 40 * index, dtype=np.uint8)
+        frame[10:30, 10 + index : 30 + index] = 255
+        writer.write(frame)
+    writer.release()
+    (tmp_path / "clip.mp4").rename(clip)
+    service = Service(ServeConfig(data_dir=tmp_path / "data"))
+    with open(clip, "rb") as handle:
+        meta = service.store.receive(handle, "clip.bin", max_bytes=2**20, max_pixels=10**6)
+    assert meta.media == "video" and meta.upload.endswith(".mp4")
+    service.jobs.submit(meta.id).result(timeout=300)
+    result = service.store.result(meta.id)
+    service.close()
+    assert result is not None and result.status == "ok", result
+    assert result.media == "video" and len(result.frames) > 1
+
+
 def test_loopback_only_unless_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost") and is_loopback("127.8.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2") and not is_loopback("example.org")

@@ -1,8 +1,9 @@
 """The ASGI application: routes over a :class:`~forensic_serve.service.Service`.
 
-Errors are one line (``{"detail": ...}``) with the status a client can act on: 401 without the token, 404 for
-what does not exist, 409 for an analysis not finished yet, 413 over a limit, 415 for what is not an image or
-video, 422 for a malformed request, 429 when the queue is full, 503 when the pipeline cannot run.
+Errors are one line (``{"detail": ...}``) with the status a client can act on: 400 for a body that is not JSON
+or multipart, 401 without the token, 404 for what does not exist, 409 for an analysis not finished yet, 413
+over a limit, 415 for what is not an image or video, 422 for a malformed request, 429 when the queue is full,
+503 when the pipeline cannot run.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from forensic_serve.limits import BodyLimit, SecurityHeaders
 from forensic_serve.records import public_record
 from forensic_serve.schemas import (
     AnalysisRecord,
+    BatchStats,
     ComponentInfo,
     Health,
     MessageIn,
@@ -77,6 +79,8 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
         version=__version__,
         summary="Explainable deepfake forensics: analyse an image or video, see the evidence, ask about it.",
         lifespan=lifespan,
+        docs_url=None,  # Swagger UI and ReDoc load their code from a CDN: the page policy allows only 'self'
+        redoc_url=None,
     )
     token = service.config.token
 
@@ -109,6 +113,7 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
             queue=service.jobs.load,
             capacity=service.jobs.capacity,
             dialog=service.sessions.pipeline is not None,
+            batches={label: BatchStats(calls=b.batches, items=b.items) for label, b in service.pool.batchers()},
         )
 
     @app.get("/v1/components", response_model=list[ComponentInfo], dependencies=guarded, responses=_problems(401))
@@ -133,7 +138,7 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
         "/v1/analyze",
         response_model=AnalysisRecord,
         dependencies=guarded,
-        responses=_problems(401, 413, 415, 422, 429, 503),
+        responses=_problems(400, 401, 413, 415, 422, 429, 503),
     )
     async def analyze(file: Annotated[UploadFile, File(description="an image or a video")]) -> dict[str, Any]:
         """Analyse one upload with the server's pipeline; answers when the analysis is finished."""
@@ -196,7 +201,7 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
         response_model=SessionInfo,
         status_code=201,
         dependencies=guarded,
-        responses=_problems(401, 404, 409, 422, 503),
+        responses=_problems(400, 401, 404, 409, 422, 503),
     )
     async def open_session(body: SessionCreate) -> SessionInfo:
         """Open a dialog about a finished analysis."""
@@ -216,7 +221,7 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
                 "'token' events ({\"text\": ...}) then one 'message' event (the answer) or one 'error' event",
                 "content": {"text/event-stream": {"schema": {"type": "string"}}},
             },
-            **_problems(401, 404, 422, 500),
+            **_problems(400, 401, 404, 422, 500),
         },
     )
     async def message(session_id: str, body: MessageIn, request: Request) -> Any:

@@ -42,6 +42,13 @@ from forensic_serve.config import DEFAULT_TOKEN_ENV, is_loopback
 @click.option(
     "--queue-size", type=click.IntRange(0, 10_000), default=8, show_default=True, help="Analyses waiting before 429."
 )
+@click.option(
+    "--max-batch",
+    type=click.IntRange(1, 4096),
+    default=32,
+    show_default=True,
+    help="Most items one component call holds when concurrent analyses are batched.",
+)
 @click.option("--allow-remote", is_flag=True, help="Permit binding a non-loopback address (prints a warning).")
 @click.option(
     "--token-env",
@@ -58,6 +65,7 @@ def serve(
     max_pixels: int,
     workers: int,
     queue_size: int,
+    max_batch: int,
     allow_remote: bool,
     token_env: str,
 ) -> None:
@@ -101,6 +109,7 @@ def serve(
         max_pixels=max_pixels,
         workers=workers,
         queue_size=queue_size,
+        max_batch_items=max_batch,
         token_env=token_env,
         token=os.environ.get(token_env) or None,
     )

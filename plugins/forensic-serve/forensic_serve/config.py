@@ -23,8 +23,13 @@ class ServeConfig(BaseModel):
     max_upload_bytes: int = Field(50 * 2**20, ge=1, description="largest request body accepted (413 above)")
     max_pixels: int = Field(40_000_000, ge=1, description="largest image (width x height) accepted (413 above)")
     workers: int = Field(1, ge=1, le=64, description="analyses run at the same time (threads sharing one pool)")
+    max_batch_items: int = Field(
+        32, ge=1, le=4096, description="most items one component call holds when concurrent analyses are batched"
+    )
     queue_size: int = Field(8, ge=0, le=10_000, description="analyses waiting for a worker before 429")
-    max_sessions: int = Field(256, ge=1, description="dialog sessions kept in memory (the oldest is dropped)")
+    max_sessions: int = Field(
+        64, ge=1, description="dialog sessions kept in memory, each with its heatmaps (the least recently used goes)"
+    )
     token_env: str = Field(
         DEFAULT_TOKEN_ENV, description="environment variable holding the bearer token; unset or empty: no token"
     )

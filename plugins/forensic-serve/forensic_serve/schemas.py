@@ -22,6 +22,12 @@ class Health(BaseModel):
     queue: int = Field(description="analyses running or waiting")
     capacity: int = Field(description="analyses that may run or wait before new ones get 429")
     dialog: bool = Field(description="whether /v1/sessions is available")
+    batches: dict[str, BatchStats] = Field(description="per pooled component (role:label): calls and items")
+
+
+class BatchStats(BaseModel):
+    calls: int = Field(description="calls made to the component since start-up")
+    items: int = Field(description="items those calls held (items / calls: the mean batch)")
 
 
 class ComponentInfo(BaseModel):

@@ -1,7 +1,8 @@
 """The server's long-lived objects: the pipeline, one component pool, the data folder, the queue, the sessions.
 
 Built once per process; every analysis runs through :func:`forensic_core.runner.run_pipeline` with the same
-pool (models load once) into its own journal folder, so results survive restarts and ``forensic verify`` can
+pool (models load once; concurrent calls of a component batch, :mod:`forensic_serve.batching`) into its own
+journal folder, so results survive restarts and ``forensic verify`` can
 check any of them. Analyses left unfinished by a stop are queued again at start-up (``resume``).
 """
 
@@ -13,8 +14,8 @@ from typing import Any
 
 from forensic_core.errors import ConfigError
 from forensic_core.pipeline import Pipeline
-from forensic_core.pool import ComponentPool
 from forensic_core.registry import Registry, get_registry, use_registry
+from forensic_serve.batching import BatchingPool
 from forensic_serve.config import ServeConfig
 from forensic_serve.jobs import JobQueue, QueueFull
 from forensic_serve.sessions import SessionManager
@@ -49,7 +50,7 @@ class Service:
         self.config = config
         self.registry = registry or get_registry()
         self.pipeline, dialog, unavailable = load_pipelines(config, self.registry)
-        self.pool = ComponentPool()
+        self.pool = BatchingPool(max_items=config.max_batch_items)
         self.store = AnalysisStore(config.data_dir)
         self.max_pixels = min(config.max_pixels, self.pipeline.inputs.max_pixels)
         self.jobs = JobQueue(self.analyse, workers=config.workers, queue_size=config.queue_size)

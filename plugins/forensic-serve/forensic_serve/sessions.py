@@ -169,12 +169,13 @@ def stored_findings(record: FrameResult, folder: Path, analyzer: Analyzer, load:
 
 
 def read_unit_map(path: Path) -> np.ndarray | None:
-    """A heatmap PNG written by the core (8-bit grey) as floats in [0, 1]; None when it cannot be read."""
+    """A heatmap PNG written by the core (8-bit grey) as floats in [0, 1] (float32: sessions keep it in memory);
+    None when it cannot be read."""
     from PIL import Image
 
     try:
         with Image.open(path) as image:
-            return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+            return np.asarray(image.convert("L"), dtype=np.float32) / np.float32(255.0)
     except (OSError, ValueError):
         return None
 

@@ -87,7 +87,7 @@ async function paintHeat(canvas, url, width, height) {
 
 function frameSize() {
   const image = state.baseImage;
-  return image ? [image.naturalWidth, image.naturalHeight] : [state.record.width, state.record.height];
+  return image ? [image.naturalWidth, image.naturalHeight] : [state.frame.width, state.frame.height];
 }
 
 function paintFaces(record) {
@@ -140,8 +140,7 @@ function showRegions(record) {
 }
 
 async function showLocalization() {
-  const record = state.record;
-  const chosen = (record.localizations || [])[Number($("localizer").value)];
+  const chosen = (state.frame.localizations || [])[Number($("localizer").value)];
   const viewer = $("viewer");
   viewer.dataset.ready = "";
   if (chosen) {
@@ -164,7 +163,7 @@ function blockMaps(explanation) {
 
 function faceBox(explanation) {
   if (explanation.face_index === null || explanation.face_index === undefined) return null;
-  const face = (state.record.faces || []).find((f) => f.index === explanation.face_index);
+  const face = (state.frame.faces || []).find((f) => f.index === explanation.face_index);
   return face ? face.crop_box : null;
 }
 
@@ -176,7 +175,7 @@ async function showBlock() {
   const viewer = $("daam-viewer");
   viewer.dataset.ready = "";
   // a face-scoped explanation is shown on its face crop, the whole frame otherwise
-  const box = faceBox(explanation) || [0, 0, state.record.width, state.record.height];
+  const box = faceBox(explanation) || [0, 0, state.frame.width, state.frame.height];
   const [x0, y0, x1, y1] = box.map((v) => Math.round(v * state.scale));
   const base = $("daam-base");
   if (state.baseImage && !base.dataset.drawn) {
@@ -213,28 +212,39 @@ async function showExplanation(record) {
   await showBlock();
 }
 
+// A video's maps belong to its frames: the page shows its most suspicious frame (as the dialog does).
+function focusFrame(record) {
+  const frames = record.frames || [];
+  if (!frames.length) return record;
+  const score = (frame) => Math.max(0, ...(frame.detections || []).map((d) => d.score));
+  return frames.reduce((best, frame) => (score(frame) > score(best) ? frame : best), frames[0]);
+}
+
 async function show(record) {
+  const frame = focusFrame(record);
   state.record = record;
+  state.frame = frame;
   state.session = null;
   $("chat-log").replaceChildren();
   $("result").hidden = false;
   showVerdict(record);
-  showRegions(record);
+  showRegions(frame);
   const select = $("localizer");
   select.replaceChildren();
-  (record.localizations || []).forEach((loc, index) => {
+  (frame.localizations || []).forEach((loc, index) => {
     const option = el("option", loc.component);
     option.value = String(index);
     select.append(option);
   });
-  const base = record.preview ? await blobUrl(record.preview) : "";
+  const preview = frame.preview || record.preview;
+  const base = preview ? await blobUrl(preview) : "";
   $("base").src = base;
   state.baseImage = base ? await loadImage(base) : null;
-  state.scale = state.baseImage ? state.baseImage.naturalWidth / record.width : 1;
+  state.scale = state.baseImage ? state.baseImage.naturalWidth / frame.width : 1;
   $("daam-base").dataset.drawn = "";
-  paintFaces(record);
+  paintFaces(frame);
   await showLocalization();
-  await showExplanation(record);
+  await showExplanation(frame);
 }
 
 async function analyse(file) {
@@ -342,7 +352,7 @@ function wire() {
   });
   $("opacity").addEventListener("input", () => { $("heat").style.opacity = $("opacity").value / 100; });
   $("localizer").addEventListener("change", () => showLocalization().catch((e) => status(e.message, true)));
-  $("show-faces").addEventListener("change", () => state.record && paintFaces(state.record));
+  $("show-faces").addEventListener("change", () => state.frame && paintFaces(state.frame));
   $("block").addEventListener("input", () => showBlock().catch((e) => status(e.message, true)));
   $("chat-form").addEventListener("submit", (event) => {
     event.preventDefault();
