@@ -4,12 +4,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugin_kfd plugin_daam examples/third_party_plugin
+PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugins/forensic-serve[test] plugin_kfd plugin_daam examples/third_party_plugin
 OUT ?= demo-report
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 
-.PHONY: install demo test lint bench clean
+.PHONY: install browser demo test lint bench clean
 
 $(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kfd/pyproject.toml plugin_daam/pyproject.toml examples/third_party_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,13 @@ $(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kf
 	touch $@
 
 install: $(BIN)/.installed
+
+# Headless Chromium for the web page's end-to-end tests (Debian's package; Playwright drives it, never downloads
+# a browser). Installed when missing and apt-get is available as root; without it those tests are skipped.
+browser:
+	@test -x /usr/bin/chromium || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } \
+		|| echo "chromium not installed: the browser tests will be skipped"
 
 examples/inputs/astronaut_edited.jpg: examples/make_sample.py $(BIN)/.installed
 	$(BIN)/python examples/make_sample.py examples/inputs
@@ -31,7 +38,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-test: install lint
+test: install browser lint
 	$(BIN)/pytest -q
 
 bench: install
