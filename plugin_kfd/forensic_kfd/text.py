@@ -47,10 +47,20 @@ class TextTower:
         return int(self.source.token_embedding.weight.shape[1])
 
     def __call__(self, embeddings: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
-        """Mirror of ``CLIP.encode_text`` from the embedding step on (unnormalised features)."""
+        """Mirror of ``CLIP.encode_text`` from the embedding step on (unnormalised features).
+
+        With a causal mask and end-of-text pooling, the positions after the longest text's end token cannot
+        influence the pooled features, so the sequences are cut there: the same result (up to float rounding)
+        for a fraction of the cost (13 descriptions use ~20 of 77 positions). Training runs this every step.
+        """
         source = self.source
-        x = embeddings + source.positional_embedding.to(embeddings.dtype)
-        x = source.transformer(x, attn_mask=source.attn_mask)
+        mask = source.attn_mask
+        length = embeddings.shape[1]
+        if mask is not None and self.pool_type == "argmax":
+            length = min(length, int(token_ids.argmax(dim=-1).max()) + 1)
+            embeddings, token_ids, mask = embeddings[:, :length], token_ids[:, :length], mask[:length, :length]
+        x = embeddings + source.positional_embedding[:length].to(embeddings.dtype)
+        x = source.transformer(x, attn_mask=mask)
         x = source.ln_final(x)
         x = text_global_pool(x, token_ids, self.pool_type, eos_token_id=self.eos_id)
         projection = source.text_projection

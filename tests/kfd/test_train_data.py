@@ -178,7 +178,6 @@ def test_detected_faces_bring_landmarks_for_hull_masks() -> None:
     if not dlib_available() or packaged_model_path() is None:
         pytest.skip("dlib or its 68-point model is not installed")
     from forensic_eval.pseudofake import make_pseudo_fake
-
     from forensic_kfd.training.data import FaceLoader, source_records
 
     source = Source.model_validate({"reals": ["builtin:astronaut"], "faces": "detect"})
