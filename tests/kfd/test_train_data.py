@@ -85,8 +85,9 @@ def test_folder_of_reals_and_the_excluded_type(tmp_path: Path) -> None:
 def test_config_overrides_and_one_line_errors(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
     path.write_text("data: {train: {reals: [builtin:lfw]}}\nsteps: 10\n", encoding="utf-8")
-    config = load_config(path, ["optim.lr=3e-4", "steps=20", "train.backbone.mode=lora"])
+    config = load_config(path, ["optim.lr=3e-4", "steps=20", "train.backbone.mode=lora", "cache.enabled=off"])
     assert config.optim.lr == 3e-4 and config.steps == 20 and config.train.backbone.mode == "lora"
+    assert config.cache.enabled == "off"  # YAML reads a bare off as false
     with pytest.raises(ConfigError, match=r"steps: Input should be greater than or equal to 1"):
         load_config(path, ["steps=0"])
     with pytest.raises(ConfigError, match=r"key\.sub=value"):

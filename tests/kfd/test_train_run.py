@@ -243,3 +243,9 @@ def test_registration_module_does_not_import_training_or_torch() -> None:
     )
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert output.split() == ["False", "False"]
+
+
+def test_data_loader_workers_give_the_same_run(base_run: Path, tmp_path: Path) -> None:
+    """Items are pure functions of (seed, epoch, index): two worker processes train the same weights."""
+    train(tiny_config(cache__enabled="off", data__workers=2), tmp_path / "workers")
+    assert (tmp_path / "workers" / "kfd.safetensors").read_bytes() == (base_run / "kfd.safetensors").read_bytes()

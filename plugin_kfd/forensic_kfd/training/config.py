@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from forensic_core.errors import ConfigError
 
@@ -173,6 +173,12 @@ class TokenCache(_Section):
     epochs: int = Field(4, ge=1, description="distinct realisations (augmentations, pseudo-fakes) of each sample")
     dtype: Literal["float16", "float32"] = Field("float16", description="storage type of the cached tokens")
     dir: str | None = Field(None, description="cache folder; null: RUN/cache")
+
+    @field_validator("enabled", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: Any) -> Any:
+        # YAML reads a bare on/off as true/false
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 class TrainConfig(_Section):
