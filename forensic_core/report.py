@@ -106,11 +106,32 @@ class FrameResult(_Record):
     regions: list[RegionRecord] = Field(default_factory=list)
 
 
+class Custody(_Record):
+    """Which file was analysed, exactly: enough to show later that the evidence held is the evidence analysed."""
+
+    path: str = Field(description="the file as opened (absolute)")
+    relpath: str = Field(description="path relative to the input root (a folder given, or the file's folder)")
+    size: int = Field(ge=0, description="bytes")
+    mtime_ns: int = Field(description="modification time when listed, in nanoseconds")
+    sha256: str | None = Field(None, description="sha256 of the bytes read for the analysis")
+
+
 class InputResult(FrameResult):
     """Everything found for one input. For a video, ``frames`` holds per-frame results and ``detections`` the
-    video-level scores (the configured aggregate of the frame scores)."""
+    video-level scores (the configured aggregate of the frame scores).
+
+    ``extensions`` is a namespaced slot for plugins: JSON data keyed by plugin name, written by
+    ``forensic_analyze_input`` wrappers or by components (through
+    :func:`forensic_core.engine.current_input`); it survives into report.json and is shown in report.html.
+    """
 
     source: str
+    id: str | None = Field(None, description="stable input id (relative path, size, mtime): what --resume matches")
+    custody: Custody | None = None
+    artifacts: dict[str, str] = Field(
+        default_factory=dict, description="sha256 of every file written for this input, by path relative to OUTDIR"
+    )
+    extensions: dict[str, Any] = Field(default_factory=dict, description="plugin data keyed by plugin name")
     media: Literal["image", "video", "unknown"] = "unknown"
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
@@ -134,6 +155,9 @@ class Summary(_Record):
     inputs: int = 0
     ok: int = 0
     errors: int = 0
+    resumed: int = Field(0, description="results that came from an earlier run of the same journal (--resume)")
+    interrupted: bool = Field(False, description="the run was stopped (Ctrl-C, SIGTERM) before every input was done")
+    not_started: int = Field(0, description="inputs of the plan that an interruption left unanalysed")
 
 
 class Report(_Record):
@@ -149,6 +173,9 @@ class Report(_Record):
     results: list[InputResult] = Field(default_factory=list)
 
     def write_json(self, outdir: Path) -> Path:
+        """Write ``outdir/report.json`` atomically (a temporary file renamed over the old one)."""
+        from forensic_core.atomic import atomic_write_text
+
         path = outdir / "report.json"
-        path.write_text(self.model_dump_json(indent=2), encoding="utf-8")
+        atomic_write_text(path, self.model_dump_json(indent=2))
         return path
