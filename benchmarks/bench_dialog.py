@@ -47,11 +47,10 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=3, help="questions asked (median reported)")
     args = parser.parse_args()
 
+    from forensic_core.dialog import DialogSession
     from forensic_llm_dialog.backends.grounded import GroundedBackend
     from forensic_llm_dialog.backends.hf import HfBackend
     from forensic_llm_dialog.settings import HfSettings
-
-    from forensic_core.dialog import DialogSession
 
     started = time.perf_counter()
     backend = HfBackend(HfSettings(model="smollm2", max_new_tokens=args.tokens, device=args.device))

@@ -66,8 +66,8 @@ def forensic_register_engines() -> Sequence[ComponentSpec]:
     """Return the execution engine specs this plugin provides (a run plan -> results in the journal).
 
     The factory is called as ``factory(settings, None)`` (engines hold no pipeline models) and returns an object
-    implementing :class:`forensic_core.engine.Engine`. The core registers ``local``; ``forensic run --engine NAME`` and the
-    pipeline's ``engine:`` section choose one, its settings validated by the spec's model.
+    implementing :class:`forensic_core.engine.Engine`. The core registers ``local``; ``forensic run --engine
+    NAME`` and the pipeline's ``engine:`` section choose one, its settings validated by the spec's model.
     """
 
 

@@ -13,9 +13,8 @@ pytest.importorskip("forensic_classic")
 
 @pytest.fixture
 def cli(forensic_registry, register_plugin, tmp_path):
-    import forensic_llm_dialog.plugin as dialog
-
     import forensic_classic.plugin as classic
+    import forensic_llm_dialog.plugin as dialog
 
     register_plugin(classic, "forensic-classic")
     register_plugin(dialog, "forensic-llm-dialog")

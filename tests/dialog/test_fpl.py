@@ -11,14 +11,14 @@ pytest.importorskip("transformers")
 pytest.importorskip("forensic_kfd")
 
 import torch
+
+from forensic_core.dialog import DialogSession
+from forensic_core.errors import ConfigError
 from forensic_llm_dialog.backends.hf import HfBackend
 from forensic_llm_dialog.fpl import ForgeryPromptLearner, FplConfig, load_fpl
 from forensic_llm_dialog.kfd_inputs import analyse, face_image
 from forensic_llm_dialog.settings import HfSettings
 from forensic_llm_dialog.training import TrainConfig, pasted_patch, train
-
-from forensic_core.dialog import DialogSession
-from forensic_core.errors import ConfigError
 
 KFD_TINY = {"backbone": "kfd-tiny", "pretrained": None, "device": "cpu", "seed": 0}
 

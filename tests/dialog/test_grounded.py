@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from forensic_llm_dialog.backends.grounded import GroundedBackend
-from forensic_llm_dialog.plugin import forensic_register_dialog_backends
 
 from forensic_core.dialog import DialogSession, unsupported_numbers
 from forensic_core.testing import DialogContract
+from forensic_llm_dialog.backends.grounded import GroundedBackend
+from forensic_llm_dialog.plugin import forensic_register_dialog_backends
 
 from .conftest import make_findings, with_explanation
 

@@ -13,11 +13,10 @@ os.environ.setdefault("LLM_LOAD_PLUGINS", "llm-echo")
 pytest.importorskip("llm")
 pytest.importorskip("llm_echo")
 
-from forensic_llm_dialog.backends.llm import LlmBackend
-from forensic_llm_dialog.settings import LlmSettings
-
 from forensic_core.dialog import DialogSession
 from forensic_core.errors import ConfigError
+from forensic_llm_dialog.backends.llm import LlmBackend
+from forensic_llm_dialog.settings import LlmSettings
 
 
 @pytest.fixture(autouse=True)

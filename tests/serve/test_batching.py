@@ -5,10 +5,9 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from forensic_serve.batching import Batcher, BatchingPool
-
 from forensic_core import ComponentSpec, Detection
 from forensic_core.config import load_pipeline
+from forensic_serve.batching import Batcher, BatchingPool
 
 TIMEOUT_S = 60
 

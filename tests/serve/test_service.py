@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from forensic_serve.app import create_app
 from forensic_serve.config import ServeConfig, is_loopback
 from forensic_serve.jobs import JobQueue, QueueFull
