@@ -209,7 +209,7 @@ class Analyzer:
                         },
                         figures=[writer.figure(f"{name}-{key}", fig) for key, fig in explanation.figures.items()],
                         text=explanation.text,
-                        details=_jsonable(explanation.details),
+                        details=jsonable(explanation.details),
                     )
                 )
         return findings
@@ -271,12 +271,12 @@ def _checked_explain(built: Built, targets: Sequence[MediaItem], detector: Any, 
     return results
 
 
-def _jsonable(value: Any) -> Any:
-    """Details must survive JSON: numpy scalars/arrays become Python values."""
+def jsonable(value: Any) -> Any:
+    """Details must survive JSON: numpy scalars/arrays become Python values (large arrays a placeholder)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -303,7 +303,7 @@ def _combine_detections(
         score=chosen.score,
         label=chosen.label,
         threshold=chosen.threshold,
-        details=_jsonable(dict(chosen.details)),
+        details=jsonable(dict(chosen.details)),
         figures=figures,
         faces=faces,
     )
@@ -343,7 +343,7 @@ def _localization_record(
         mask=writer.mask_png(f"{prefix}{label}-mask", combined.mask) if combined.mask is not None else None,
         max=round(float(combined.heatmap.max()), 4) if combined.heatmap.size else 0.0,
         mean=round(float(combined.heatmap.mean()), 4) if combined.heatmap.size else 0.0,
-        details=_jsonable(dict(combined.details)),
+        details=jsonable(dict(combined.details)),
     )
     for index, (result, target) in enumerate(zip(results, targets, strict=True)):
         where = f"face {index}: " if target.face is not None else ""

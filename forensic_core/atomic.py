@@ -6,18 +6,18 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 @contextlib.contextmanager
-def atomic_writer(path: Path, *, encoding: str = "utf-8") -> Iterator[IO[str]]:
-    """Open a temporary file beside ``path`` for writing text; on success it is fsynced and renamed onto ``path``.
+def atomic_writer(path: Path, *, binary: bool = False, encoding: str = "utf-8") -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``path`` for writing; on success it is fsynced and renamed onto ``path``.
 
     On any exception the temporary file is removed and ``path`` keeps its old content.
     """
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "w", encoding=encoding) as handle:
+        with open(tmp, "wb") if binary else open(tmp, "w", encoding=encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -34,14 +34,5 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+    with atomic_writer(path, binary=True) as handle:
+        handle.write(data)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import click
 
 from forensic_core.cli.base import cli
+from forensic_core.cli.options import outdir_option, pipeline_option
 from forensic_core.errors import ConfigError, InputError
 from forensic_core.registry import get_registry
 
@@ -29,14 +30,6 @@ if TYPE_CHECKING:
     from forensic_core.results import Message
 
 DEFAULT_BACKEND = "grounded"
-
-pipeline_option = click.option(
-    "-p",
-    "--pipeline",
-    "pipeline_path",
-    type=click.Path(path_type=Path),
-    help="Pipeline YAML; default: the built-in offline pipeline.",
-)
 
 
 @dataclass
@@ -165,16 +158,9 @@ def save_transcript(conversation: Conversation, outdir: Path) -> Path:
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
 @click.argument("question")
-@pipeline_option
+@pipeline_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the answer, verdict and evidence as JSON.")
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(path_type=Path),
-    default=Path("forensic-report"),
-    show_default=True,
-    help="Where the analysis writes its artifacts.",
-)
+@outdir_option("forensic-report", "Where the analysis writes its artifacts.")
 def ask(input_path: str, question: str, pipeline_path: Path | None, as_json: bool, outdir: Path) -> None:
     """Answer one question about INPUT from its analysis; the answer cites its evidence.
 
@@ -208,15 +194,8 @@ def ask(input_path: str, question: str, pipeline_path: Path | None, as_json: boo
 
 @cli.command()
 @click.argument("input_path", metavar="INPUT")
-@pipeline_option
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(path_type=Path),
-    default=Path("forensic-report"),
-    show_default=True,
-    help="Where artifacts go and where /save writes report.json and report.html.",
-)
+@pipeline_option()
+@outdir_option("forensic-report", "Where artifacts go and where /save writes report.json and report.html.")
 def chat(input_path: str, pipeline_path: Path | None, outdir: Path) -> None:
     """A conversation about INPUT: one question per line; /save adds the transcript to OUTDIR's report.
 

@@ -10,27 +10,15 @@ from typing import Any
 import click
 
 from forensic_core.cli.base import cli
+from forensic_core.cli.options import outdir_option, pipeline_option
 from forensic_core.registry import get_registry
 from forensic_core.terminal import printable
 
 
 @cli.command()
 @click.argument("inputs", nargs=-1, required=True)
-@click.option(
-    "-p",
-    "--pipeline",
-    "pipeline_path",
-    type=click.Path(path_type=Path),
-    help="Pipeline YAML; default: the built-in offline pipeline.",
-)
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(path_type=Path),
-    default=Path("forensic-report"),
-    show_default=True,
-    help="Where results.jsonl, report.json, report.html and the artifacts go.",
-)
+@pipeline_option()
+@outdir_option("forensic-report", "Where results.jsonl, report.json, report.html and the artifacts go.")
 @click.option("--resume", is_flag=True, help="Continue the run in OUTDIR: inputs already in its journal are skipped.")
 @click.option("--overwrite", is_flag=True, help="Replace the run in OUTDIR (removes only files this tool wrote).")
 @click.option("--engine", "engine", metavar="NAME", help="Execution engine (default: the pipeline's, else 'local').")

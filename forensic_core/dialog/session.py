@@ -16,6 +16,7 @@ from forensic_core.results import Detection, Findings, MediaItem, Message, Regio
 if TYPE_CHECKING:
     from forensic_core.analysis import Analyzer, Built, FrameFindings
 
+from forensic_core.analysis import jsonable
 from forensic_core.dialog.evidence import cite_findings, evidence_prompt, parse_question, relevant_evidence
 from forensic_core.dialog.guards import guard_notes
 from forensic_core.dialog.refine import Refiner
@@ -98,20 +99,10 @@ def to_record(message: Message) -> MessageRecord:
     return MessageRecord(
         role=message.role,
         content=message.content,
-        evidence=[_jsonable(dict(item)) for item in message.evidence],
+        evidence=[jsonable(dict(item)) for item in message.evidence],
         actions=list(message.actions),
         backend=message.backend,
     )
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
 
 
 def findings_of(result: InputResult, focus: FrameFindings, image: np.ndarray | None = None) -> Findings:

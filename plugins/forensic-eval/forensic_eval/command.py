@@ -7,24 +7,13 @@ from pathlib import Path
 
 import click
 
+from forensic_core.cli.options import outdir_option, pipeline_option
+
 
 @click.command("eval")
 @click.argument("data", type=click.Path(path_type=Path))
-@click.option(
-    "-p",
-    "--pipeline",
-    "pipeline_path",
-    type=click.Path(path_type=Path),
-    help="Pipeline YAML whose detectors and localizers are evaluated; default: the built-in offline pipeline.",
-)
-@click.option(
-    "-o",
-    "--outdir",
-    type=click.Path(path_type=Path),
-    default=Path("forensic-eval"),
-    show_default=True,
-    help="Where predictions.csv, metrics.json, metrics.html and the run (run/) go.",
-)
+@pipeline_option("Pipeline YAML whose detectors and localizers are evaluated; default: the built-in offline pipeline.")
+@outdir_option("forensic-eval", "Where predictions.csv, metrics.json, metrics.html and the run (run/) go.")
 @click.option(
     "--bootstrap",
     "resamples",

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import click
 
+from forensic_core.cli.options import pipeline_option
 from forensic_serve.config import DEFAULT_TOKEN_ENV, is_loopback
 
 
 @click.command("serve")
-@click.option(
-    "-p",
-    "--pipeline",
-    "pipeline_path",
-    type=click.Path(path_type=Path),
-    help="Pipeline YAML; default: the built-in offline pipeline.",
-)
+@pipeline_option()
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback unless --allow-remote)."
 )

@@ -1,0 +1,26 @@
+"""Options several commands share (``-p PIPELINE``, ``-o OUTDIR``), defined once so they read the same everywhere.
+
+Plugins that add commands (``forensic eval``, ``forensic serve``) use them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+DEFAULT_PIPELINE_HELP = "Pipeline YAML; default: the built-in offline pipeline."
+
+
+def pipeline_option(help: str = DEFAULT_PIPELINE_HELP) -> Callable[[Any], Any]:
+    """``-p/--pipeline PATH`` into the parameter ``pipeline_path``."""
+    return click.option("-p", "--pipeline", "pipeline_path", type=click.Path(path_type=Path), help=help)
+
+
+def outdir_option(default: str, help: str) -> Callable[[Any], Any]:
+    """``-o/--outdir PATH`` into the parameter ``outdir``, with its default shown in ``--help``."""
+    return click.option(
+        "-o", "--outdir", type=click.Path(path_type=Path), default=Path(default), show_default=True, help=help
+    )
