@@ -8,6 +8,7 @@ classes, the typed component results, and the types the hooks hand over (``Pipel
 
 from __future__ import annotations
 
+from forensic_core.api import API_VERSION
 from forensic_core.components import ComponentKind, ComponentSettings, ComponentSpec, NoSettings
 from forensic_core.context import BuildContext
 from forensic_core.engine.base import Engine, InputContext, InputRef, RunPlan, current_input
@@ -20,6 +21,7 @@ from forensic_core.errors import (
     PluginLoadError,
 )
 from forensic_core.hookspecs import hookimpl
+from forensic_core.paths import PathOrNameSetting, PathSetting
 from forensic_core.pipeline import ComponentEntry, Pipeline
 from forensic_core.protocols import (
     Detector,
@@ -47,6 +49,7 @@ from forensic_core.results import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "API_VERSION",
     "Box",
     "BuildContext",
     "ComponentEntry",
@@ -78,6 +81,8 @@ __all__ = [
     "Message",
     "MissingWeightsError",
     "NoSettings",
+    "PathOrNameSetting",
+    "PathSetting",
     "Pipeline",
     "PluginLoadError",
     "RegionScore",

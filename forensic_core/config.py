@@ -19,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 
 from forensic_core.components import ComponentKind, RegisteredComponent
 from forensic_core.errors import ConfigError, ForensicError, RequirementError
+from forensic_core.paths import BASE_DIR_KEY
 from forensic_core.pipeline import ComponentEntry, InputSettings, Pipeline, VideoSettings
 from forensic_core.registry import Registry
 
@@ -270,20 +271,27 @@ def _cut(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def load_pipeline(source: str | Path | Mapping[str, Any], registry: Registry) -> Pipeline:
+def load_pipeline(
+    source: str | Path | Mapping[str, Any], registry: Registry, *, base_dir: str | Path | None = None
+) -> Pipeline:
     """Validate a pipeline (a YAML path or an already-parsed mapping) against the installed plugins.
 
-    Raises :class:`ConfigError` whose ``problems`` are ``path: message`` lines.
+    Settings that name files (:mod:`forensic_core.paths`) resolve against ``base_dir``: by default the folder of
+    the pipeline file, or nothing for a mapping (relative paths then keep meaning the current folder); a caller
+    that read a file and changed its mapping passes the file's folder. Raises :class:`ConfigError` whose
+    ``problems`` are ``path: message`` lines.
     """
     if isinstance(source, Mapping):
         data, label = dict(source), "<pipeline>"
     else:
         data, label = read_pipeline_file(source), str(source)
+        base_dir = Path(source).resolve().parent if base_dir is None else base_dir
     data, singular = _normalise_aliases(data, label)
     check_requirements(data.get("requires") or [], registry, label)
     model = pipeline_model(registry)
+    context = {BASE_DIR_KEY: str(Path(base_dir).resolve())} if base_dir is not None else None
     try:
-        parsed = model.model_validate(data)
+        parsed = model.model_validate(data, context=context)
     except ValidationError as exc:
         errors = exc.errors()
         problems = [_describe(error, registry, model, singular) for error in errors[:MAX_PROBLEMS]]

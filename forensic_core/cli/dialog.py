@@ -44,24 +44,12 @@ class Conversation:
 
 def load_dialog_pipeline(pipeline_path: Path | None) -> Pipeline:
     """The pipeline to analyse with, with a dialog backend (``grounded`` is added when the file names none)."""
-    import yaml
-
     from forensic_core.components import ComponentKind
-    from forensic_core.config import load_pipeline
+    from forensic_core.config import load_pipeline, read_pipeline_file
     from forensic_core.defaults import default_pipeline
 
     registry = get_registry()
-    if pipeline_path is None:
-        data: Any = default_pipeline(registry)
-    else:
-        try:
-            data = yaml.safe_load(pipeline_path.read_text(encoding="utf-8")) or {}
-        except OSError as exc:
-            raise ConfigError(f"{pipeline_path}: cannot read the pipeline file: {exc.strerror or exc}") from exc
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{pipeline_path}: not valid YAML: {' '.join(str(exc).split())}") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{pipeline_path}: a pipeline file must be a mapping")
+    data: Any = default_pipeline(registry) if pipeline_path is None else read_pipeline_file(pipeline_path)
     if not data.get("dialog"):
         if DEFAULT_BACKEND not in registry.names(ComponentKind.DIALOG):
             raise ConfigError(
@@ -69,7 +57,8 @@ def load_dialog_pipeline(pipeline_path: Path | None) -> Pipeline:
                 "pip install ./plugin_llm_dialog, or add 'dialog: NAME' to the pipeline"
             )
         data = {**data, "dialog": DEFAULT_BACKEND}
-    pipeline = load_pipeline(data, registry)
+    base_dir = pipeline_path.resolve().parent if pipeline_path is not None else None
+    pipeline = load_pipeline(data, registry, base_dir=base_dir)
     source = str(pipeline_path) if pipeline_path is not None else "(default)"
     return type(pipeline)(**{**pipeline.__dict__, "source": source})
 

