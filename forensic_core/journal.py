@@ -32,6 +32,7 @@ REPORT_JSON = "report.json"
 REPORT_HTML = "report.html"
 ARTIFACTS = "artifacts"
 PAGES = "pages"
+LOCK = ".forensic.lock"
 
 
 class RunManifest(BaseModel):
@@ -55,6 +56,14 @@ def earlier_run(outdir: Path) -> bool:
 
 
 def prepare_outdir(outdir: Path, *, resume: bool, overwrite: bool) -> None:
+    """Check the output folder, then (``overwrite``) remove the earlier run; runs do this under the folder's lock
+    (:func:`forensic_core.outlock.locked_outdir`)."""
+    check_outdir(outdir, resume=resume, overwrite=overwrite)
+    if overwrite:
+        remove_run(outdir)
+
+
+def check_outdir(outdir: Path, *, resume: bool, overwrite: bool) -> None:
     """Check the output folder before anything is analysed: exit-2 errors of one line, never a late crash."""
     if resume and overwrite:
         raise OutputError("--resume and --overwrite exclude each other: choose one")
@@ -76,8 +85,6 @@ def prepare_outdir(outdir: Path, *, resume: bool, overwrite: bool) -> None:
             f"{outdir} holds an earlier run: add --resume to continue it or --overwrite to replace it "
             "(or choose another -o)"
         )
-    if overwrite:
-        remove_run(outdir)
 
 
 def remove_run(outdir: Path) -> None:
@@ -94,7 +101,7 @@ def remove_run(outdir: Path) -> None:
     root = outdir.resolve()
     for name in dict.fromkeys(written):
         path = (outdir / name).resolve()
-        if root not in path.parents or not path.is_file():
+        if root not in path.parents or not path.is_file() or path.name == LOCK:  # a live run's lock stays
             continue
         path.unlink()
     for folder in (ARTIFACTS, PAGES):

@@ -24,7 +24,8 @@ from forensic_core.engine.base import Engine, InputRef, RunPlan, StopToken, Work
 from forensic_core.engine.plan import PlannedProblem, plan_inputs
 from forensic_core.errors import ConfigError, ForensicError
 from forensic_core.events import NullObserver, RunObserver
-from forensic_core.journal import Journal, JournalResults, StoredReport, prepare_outdir
+from forensic_core.journal import Journal, JournalResults, StoredReport
+from forensic_core.outlock import locked_outdir
 from forensic_core.pipeline import Pipeline
 from forensic_core.pool import ComponentPool
 from forensic_core.registry import Registry, use_registry
@@ -96,8 +97,7 @@ def run_pipeline(
     observer = observer or NullObserver()
     stop = stop or StopToken()
     started = time.perf_counter()
-    prepare_outdir(outdir, resume=resume, overwrite=overwrite)
-    with use_registry(registry):
+    with locked_outdir(outdir, resume=resume, overwrite=overwrite), use_registry(registry):
         engine_name, chosen = _engine(pipeline, registry, engine, engine_settings)
         planned = plan_inputs(inputs, exclude=[outdir], extra_suffixes=_media_suffixes(registry))
         journal = Journal.open(outdir, pipeline, resume=resume, engine=engine_name)

@@ -51,6 +51,7 @@ def eval_command(
       forensic eval out/eval-data/manifest.csv -p examples/eval/leaderboard.yaml -o out/leaderboard
       forensic eval ffpp-and-celebdf.yaml -p my-detector.yaml -o eval-ffpp --resume
     """
+    from forensic_core.outlock import held
     from forensic_core.registry import get_registry
     from forensic_eval.harness import evaluate
     from forensic_eval.running import RunOptions
@@ -59,7 +60,8 @@ def eval_command(
     options = RunOptions(
         fail_fast=fail_fast, save_npy=save_npy, engine=engine, resume=resume, overwrite=overwrite, handle_signals=True
     )
-    outcome = evaluate(data, pipeline_path, get_registry(), outdir, resamples=resamples, options=options)
+    with held(outdir):  # one eval per folder: its run/ journal is locked by the run itself
+        outcome = evaluate(data, pipeline_path, get_registry(), outdir, resamples=resamples, options=options)
     if outcome.stopped_by is not None:
         click.echo(f"stopped by {outcome.stopped_by}; continue with the same command and --resume", err=True)
         sys.exit(outcome.exit_code)
