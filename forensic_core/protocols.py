@@ -63,11 +63,12 @@ class DialogBackend(Protocol):
     language model needs nothing else), then the turns so far, and ends with the user's question. ``findings`` is
     the same evidence as data, for backends that answer from it directly or turn it into embeddings.
     ``reply`` returns the answer's text in chunks (an iterator of strings, streamed as they are generated); a
-    single :class:`Message` is accepted too. ``accepts_embeddings`` is true when the backend feeds the findings to
-    its model as embeddings (forgery prompt tokens) besides the text.
-    """
+    single :class:`Message` is accepted too.
 
-    accepts_embeddings: bool
+    Optional member (API 1.1, see :data:`forensic_core.api.OPTIONAL_MEMBERS`): ``accepts_embeddings: bool``, true
+    when the backend feeds the findings to its model as embeddings (forgery prompt tokens) besides the text. A
+    backend without it is taken as False, so it is not part of the runtime protocol check.
+    """
 
     def reply(self, findings: Findings, conversation: Sequence[Message]) -> Iterable[str] | Message: ...
 

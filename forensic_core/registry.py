@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 import pluggy
 
 from forensic_core import hookspecs
+from forensic_core.api import ApiRangeError, check_api_range
 from forensic_core.components import ComponentKind, ComponentSpec, RegisteredComponent
 from forensic_core.discovery import (
     CORE_PLUGIN,
@@ -78,6 +79,7 @@ class PluginInfo:
     status: str = "loaded"
     error: str | None = None
     components: dict[str, list[str]] = field(default_factory=dict)
+    api: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +89,7 @@ class PluginInfo:
             "status": self.status,
             "error": self.error,
             "components": self.components,
+            "api": self.api,
         }
 
 
@@ -157,6 +160,15 @@ class Registry:
         """
         key = key or normalize_name(name)
         try:
+            api = self._api_range(plugin, name)
+        except ApiRangeError as exc:
+            if self.raise_errors:
+                raise
+            info = PluginInfo(name, version, entry_point, status="incompatible", error=str(exc))
+            info.api = str(getattr(plugin, "forensic_api", None))
+            self.plugins[key] = info
+            return info
+        try:
             self.pm.register(plugin, name=key)
         except KeyboardInterrupt:
             raise
@@ -175,12 +187,21 @@ class Registry:
             if self.raise_errors:
                 raise
             return self.record_failure(key, name, version, entry_point, "registration", exc)
-        info = PluginInfo(name, version, entry_point)
+        info = PluginInfo(name, version, entry_point, api=api)
         for component in collected:
             self._components[component.kind].append(component)
             info.components.setdefault(component.kind.value, []).append(component.name)
         self.plugins[key] = info
         return info
+
+    @staticmethod
+    def _api_range(plugin: object, name: str) -> str | None:
+        """The plugin API range the plugin declares (``forensic_api = ">=1.0,<2"`` in its entry-point module).
+
+        A plugin that declares none was written for the 1.0 surface, which every 1.x host keeps: it loads.
+        """
+        required = getattr(plugin, "forensic_api", None)
+        return None if required is None else check_api_range(required, name)
 
     def _check_hooks(self, plugin: object, key: str) -> None:
         """A misspelled hook is a load failure, not a silently empty plugin (``pm.check_pending``).
@@ -246,7 +267,7 @@ class Registry:
         return {key: plugins for key, plugins in found.items() if len(plugins) > 1}
 
     def failed_plugins(self) -> list[PluginInfo]:
-        return [info for info in self.plugins.values() if info.status == "failed"]
+        return [info for info in self.plugins.values() if info.status in ("failed", "incompatible")]
 
     def resolve(self, kind: ComponentKind, name: str) -> RegisteredComponent:
         """Find the component a pipeline names: ``name`` or ``dist:name``.

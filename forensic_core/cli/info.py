@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from forensic_core.api import API_VERSION
 from forensic_core.cli.base import KIND_CHOICES, cli
 from forensic_core.components import ComponentKind
 from forensic_core.errors import ForensicError
@@ -18,7 +19,7 @@ from forensic_core.terminal import printable
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(as_json: bool) -> None:
-    """List installed plugins, their versions, components per kind, and failures.
+    """List installed plugins, their versions, components per kind, and failures, after the plugin API version.
 
     \b
     Examples:
@@ -32,6 +33,7 @@ def plugins(as_json: bool) -> None:
     duplicates = registry.duplicates()
     if as_json:
         payload = {
+            "api_version": API_VERSION,
             "plugins": [info.as_dict() for info in infos],
             "duplicates": [
                 {"kind": kind.value, "name": name, "plugins": owners} for (kind, name), owners in duplicates.items()
@@ -39,11 +41,16 @@ def plugins(as_json: bool) -> None:
         }
         click.echo(json.dumps(payload, indent=2))
         return
+    click.echo(f"plugin API {API_VERSION}")
     for key, info in zip(keys, infos, strict=True):
-        mark = {"loaded": "ok", "failed": "FAILED", "disabled": "disabled"}.get(info.status, info.status)
+        mark = {"loaded": "ok", "failed": "FAILED", "disabled": "disabled", "incompatible": "INCOMPATIBLE"}.get(
+            info.status, info.status
+        )
         click.echo(printable(f"{info.name} {info.version} [{mark}]"))
         if info.entry_point and ":" in key:
             click.echo(printable(f"    entry point: {info.entry_point}"))
+        if info.api:
+            click.echo(printable(f"    needs plugin API: {info.api}"))
         for kind, names in info.components.items():
             click.echo(printable(f"    {kind}: {', '.join(names)}"))
         if info.error:

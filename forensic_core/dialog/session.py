@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from forensic_core.api import member
 from forensic_core.report import InputResult, MessageRecord
 from forensic_core.results import Detection, Findings, MediaItem, Message, RegionScore
 
@@ -153,7 +154,7 @@ def run_dialog(analyzer: Analyzer, result: InputResult, focus: FrameFindings) ->
     built = analyzer.built[("dialog", entry.label)]
     load = frame_loader(analyzer, result.source, focus.record.index)
     image = None
-    if getattr(built.instance, "accepts_embeddings", False):
+    if member(built.instance, "accepts_embeddings", "dialog"):
         image = _safe_image(analyzer, built, result, load)
     session = DialogSession(
         findings_of(result, focus, image),

@@ -1,0 +1,1 @@
+"""A plugin written for plugin API 1.0 (frozen)."""
