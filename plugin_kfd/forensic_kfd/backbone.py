@@ -112,7 +112,7 @@ def _create(model_name: str, pretrained: str | None, *, identity: str, seed: int
             clip = open_clip.create_model(model_name, pretrained=pretrained, device="cpu", **kwargs)
         tokenizer = _tokenizer(model_name)
     except (OSError, RuntimeError, ValueError) as error:
-        raise MissingWeightsError(f"kfd: could not load backbone {identity}: {_one_line(error)}") from error
+        raise MissingWeightsError(f"kfd: could not load backbone {identity}: {one_line(error)}") from error
     clip.eval()
     clip.requires_grad_(False)
     preprocess = dict(getattr(clip.visual, "preprocess_cfg", {}) or {})
@@ -153,7 +153,7 @@ def _load_tagged(name: str, tag: str, *, seed: int, cache_dir: str | None) -> Ba
     cached = _cached_tag_file(tag_cfg, cache_dir)
     if cached is not None:
         return _create(name, cached, identity=identity, seed=seed, **overrides)
-    _require_network(identity, "set 'pretrained' to a local checkpoint file")
+    require_network(identity, "set 'pretrained' to a local checkpoint file")
     return _create(name, tag, identity=identity, seed=seed, cache_dir=cache_dir, **overrides)
 
 
@@ -162,7 +162,7 @@ def _load_from_hub_id(name: str, *, seed: int, cache_dir: str | None) -> Backbon
     snapshot = _cached_hub_snapshot(repo_id, cache_dir)
     if snapshot is not None:
         return _create(f"local-dir:{snapshot}", None, identity=name, seed=seed)
-    _require_network(name, "set 'backbone' to a local folder with open_clip_config.json and weights")
+    require_network(name, "set 'backbone' to a local folder with open_clip_config.json and weights")
     return _create(name, None, identity=name, seed=seed, cache_dir=cache_dir)
 
 
@@ -205,11 +205,11 @@ def _try_cache(repo_id: str, filename: str, cache_dir: str | None) -> str | None
     return found if isinstance(found, str) else None
 
 
-def _require_network(identity: str, alternative: str) -> None:
-    """Fail fast when the weights would have to be downloaded but cannot be."""
+def require_network(identity: str, alternative: str, *, what: str = "backbone") -> None:
+    """Fail fast when the weights would have to be downloaded but cannot be (``what`` names them)."""
     if hub_offline():
         raise MissingWeightsError(
-            f"kfd: backbone {identity} is not in the local cache and HF_HUB_OFFLINE is set: "
+            f"kfd: {what} {identity} is not in the local cache and HF_HUB_OFFLINE is set: "
             f"run once with network access to cache it, or {alternative}"
         )
     from huggingface_hub import constants
@@ -221,7 +221,7 @@ def _require_network(identity: str, alternative: str) -> None:
             pass
     except OSError as error:
         raise MissingWeightsError(
-            f"kfd: backbone {identity} is not cached and {host} cannot be reached ({_one_line(error)}): "
+            f"kfd: {what} {identity} is not cached and {host} cannot be reached ({one_line(error)}): "
             f"connect to the network once, or {alternative}"
         ) from error
 
@@ -244,6 +244,6 @@ def _looks_like_path(value: str) -> bool:
     return os.sep in value or value.startswith((".", "~")) or value.endswith((".pt", ".pth", ".bin", ".safetensors"))
 
 
-def _one_line(error: BaseException) -> str:
+def one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text[:300] + ("..." if len(text) > 300 else "")

@@ -26,12 +26,12 @@ from forensic_core.errors import ConfigError
 from forensic_kfd.backbone import Backbone, backbone_sha256, load_backbone
 from forensic_kfd.descriptions import CLASS_NAMES, default_descriptions
 from forensic_kfd.model import KfdConfig, KfdModel, default_layers
+from forensic_kfd.model_files import backbone_record, choose_backbone, open_weights
 from forensic_kfd.persistence import (
     WeightsInfo,
     check_backbone,
     file_sha256,
     load_weights,
-    read_weights_info,
     save_weights,
 )
 from forensic_kfd.settings import KfdSettings
@@ -56,10 +56,10 @@ class KfdRuntime:
         self.settings = settings
         self.device = resolve_device(settings.device)
         self.autocast_dtype = resolve_precision(settings.precision, self.device)
-        info = read_weights_info(settings.weights) if settings.weights else None
-        backbone = load_backbone(
-            settings.backbone, settings.pretrained, seed=settings.seed, cache_dir=settings.cache_dir
-        )
+        # weights alone suffice: the backbone settings the user left out come from the weights' sidecar
+        info = open_weights(settings.weights, cache_dir=settings.cache_dir) if settings.weights else None
+        self.backbone_source = source = choose_backbone(settings, info)
+        backbone = load_backbone(source.name, source.pretrained, seed=source.seed, cache_dir=settings.cache_dir)
         self.backbone_identity = backbone.identity
         self.backbone_sha256 = backbone_sha256(backbone.clip)
         if info is not None:
@@ -161,7 +161,7 @@ class KfdRuntime:
         return save_weights(
             self.model,
             path,
-            backbone={"identity": self.backbone_identity, "sha256": self.backbone_sha256},
+            backbone=backbone_record(self.backbone_source, self.backbone_identity, self.backbone_sha256),
             input_spec={
                 "size": list(self.input_size),
                 "mean": self.mean.flatten().tolist(),

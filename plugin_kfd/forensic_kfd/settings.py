@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from forensic_core import ComponentSettings
+from forensic_core import ComponentSettings, PathOrNameSetting, PathSetting
 
 UNTRAINED_NOTE = (
     "no KFD weights file given: the projections and heads are untrained (random, seeded), so scores and masks "
@@ -37,30 +37,35 @@ class KfdSettings(ComponentSettings):
     ``heads: untrained``.
     """
 
-    backbone: str = Field(
+    backbone: PathOrNameSetting = Field(
         "ViT-B-16",
         description=(
             "open_clip backbone: a model name (ViT-B-16, ViT-L-14, ...), 'hf-hub:ORG/REPO', a local folder holding "
             "open_clip_config.json and weights (a path or 'local-dir:PATH'), or 'kfd-tiny' (a tiny random test "
-            "model shipped with this plugin)"
+            "model shipped with this plugin); with 'weights' the default is the backbone its sidecar names"
         ),
     )
-    pretrained: str | None = Field(
+    pretrained: PathOrNameSetting | None = Field(
         "openai",
         description=(
             "backbone weights for a model name: an open_clip pretrained tag (openai, laion2b_s34b_b88k, ...) or a "
             "local checkpoint file (.safetensors, .pt, .bin); null builds the backbone with random weights from "
-            "'seed' (tests only); ignored for hf-hub: ids and local folders"
+            "'seed' (tests only); ignored for hf-hub: ids and local folders; with 'weights' the default is the "
+            "sidecar's"
         ),
     )
-    weights: str | None = Field(
+    weights: PathSetting | None = Field(
         None,
         description=(
-            "trained KFD parts: a .safetensors file with a .json sidecar of the same name beside it; null leaves "
-            "the heads untrained (meaningless scores, reported as heads: untrained)"
+            "trained KFD parts: a .safetensors file with its .json sidecar beside it, a model folder holding "
+            "kfd.safetensors + kfd.json ('forensic kfd export'), or 'hf-hub:ORG/NAME' with that layout; the "
+            "sidecar names the backbone, so this setting alone is enough; null leaves the heads untrained "
+            "(meaningless scores, reported as heads: untrained)"
         ),
     )
-    cache_dir: str | None = Field(None, description="download cache for backbone weights; null uses the hub default")
+    cache_dir: PathSetting | None = Field(
+        None, description="download cache for backbone and hf-hub: weights; null uses the hub default"
+    )
     layers: tuple[int, ...] | None = Field(
         None,
         description=(
@@ -100,7 +105,12 @@ class KfdSettings(ComponentSettings):
     batch_size: int = Field(16, ge=1, le=1024, description="images per forward pass")
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
     mask_threshold: float = Field(0.5, ge=0, le=1, description="mask value at or above which a pixel is 'forged'")
-    seed: int = Field(0, ge=0, description="seed for random backbone weights (pretrained: null) and untrained heads")
+    seed: int = Field(
+        0,
+        ge=0,
+        description="seed for random backbone weights (pretrained: null) and untrained heads; with 'weights' the "
+        "default is the sidecar's",
+    )
 
     def model_key(self) -> str:
         """The settings that determine the loaded model, as a stable string (the BuildContext share key)."""

@@ -11,8 +11,9 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("open_clip")
 
+from forensic_core.api import API_VERSION  # noqa: E402
 from forensic_core.errors import ConfigError, MissingWeightsError  # noqa: E402
-from forensic_kfd.persistence import BackboneMismatchError, sidecar_path  # noqa: E402
+from forensic_kfd.persistence import BackboneMismatchError, file_sha256, sidecar_path  # noqa: E402
 from forensic_kfd.runtime import KfdRuntime  # noqa: E402
 
 from .conftest import face_items, tiny_settings  # noqa: E402
@@ -48,8 +49,17 @@ def test_save_then_load_gives_identical_outputs(saved: tuple[KfdRuntime, Path]) 
 def test_sidecar_names_backbone_layers_descriptions_and_input(saved: tuple[KfdRuntime, Path]) -> None:
     runtime, path = saved
     sidecar = json.loads(sidecar_path(path).read_text())
-    assert sidecar["format"] == "forensic-kfd/1"
-    assert sidecar["backbone"] == {"identity": "kfd-tiny/random(seed=0)", "sha256": runtime.backbone_sha256}
+    assert sidecar["format"] == "forensic-kfd/2" and sidecar["api_version"] == API_VERSION
+    backbone = sidecar["backbone"]
+    assert {k: backbone[k] for k in ("name", "pretrained", "seed", "identity", "sha256")} == {
+        "name": "kfd-tiny",
+        "pretrained": None,
+        "seed": 0,
+        "identity": "kfd-tiny/random(seed=0)",
+        "sha256": runtime.backbone_sha256,
+    }
+    assert backbone["config"]["vision_cfg"]["layers"] == 4 and backbone["config"]["embed_dim"] == 32
+    assert sidecar["tensors_sha256"] == file_sha256(path) and sidecar["training"] is None
     assert sidecar["kfd"]["layers"] == [1, 3]
     assert sidecar["kfd"]["context_tokens"] == 2 and sidecar["kfd"]["visual_prompts"] == 2
     assert "a face with blending boundaries" in sidecar["kfd"]["descriptions"]["deepfake"]

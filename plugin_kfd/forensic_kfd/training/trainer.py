@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from forensic_core.errors import ConfigError
+from forensic_kfd.model_files import BackboneChoice, backbone_record
 from forensic_kfd.persistence import save_weights
 from forensic_kfd.runtime import resolve_precision
 from forensic_kfd.towers import vision_tower
@@ -387,12 +388,15 @@ class Trainer:
     def export(self) -> Path:
         """``RUN/kfd.safetensors`` + ``RUN/kfd.json``: the file ``detector: {name: kfd, settings: {weights}}`` reads."""
         path = self.run_dir / "kfd.safetensors"
+        spec = self.config.model
+        source = BackboneChoice(spec.backbone, spec.pretrained, spec.seed)
         save_weights(
             self.module.kfd,
             path,
-            backbone={"identity": self.setup.backbone.identity, "sha256": self.setup.base_sha256},
+            backbone=backbone_record(source, self.setup.backbone.identity, self.setup.base_sha256),
             input_spec={"size": list(self.input_size), "mean": self.mean, "std": self.std},
             backbone_state=self.module.tuned_backbone_state() or None,
+            training={"config_digest": config_digest(self.config), "steps": self.step, "config": "config.json"},
         )
         return path
 
