@@ -8,6 +8,11 @@ classes, the typed component results, and the types the hooks hand over (``Pipel
 
 from __future__ import annotations
 
+# First: pydantic's plugins, loaded so that a malformed entry_points.txt anywhere cannot break import.
+import forensic_core.pydantic_guard  # noqa: F401
+
+# isort: split
+
 from forensic_core.api import API_VERSION
 from forensic_core.components import ComponentKind, ComponentSettings, ComponentSpec, NoSettings
 from forensic_core.context import BuildContext

@@ -11,7 +11,9 @@ import click
 from forensic_core.api import API_VERSION
 from forensic_core.cli.base import KIND_CHOICES, cli
 from forensic_core.components import ComponentKind
+from forensic_core.discovery import normalize_name
 from forensic_core.errors import ForensicError
+from forensic_core.pydantic_guard import broken_distributions
 from forensic_core.registry import get_registry
 from forensic_core.terminal import printable
 
@@ -31,9 +33,15 @@ def plugins(as_json: bool) -> None:
     infos = list(registry.plugins.values())
     keys = list(registry.plugins)
     duplicates = registry.duplicates()
+    unreadable = [
+        {"name": name, "version": version, "error": reason}
+        for name, version, reason in broken_distributions()
+        if normalize_name(name) not in registry.plugins
+    ]
     if as_json:
         payload = {
             "api_version": API_VERSION,
+            "unreadable_distributions": unreadable,
             "plugins": [info.as_dict() for info in infos],
             "duplicates": [
                 {"kind": kind.value, "name": name, "plugins": owners} for (kind, name), owners in duplicates.items()
@@ -55,6 +63,13 @@ def plugins(as_json: bool) -> None:
             click.echo(printable(f"    {kind}: {', '.join(names)}"))
         if info.error:
             click.echo(printable(f"    error: {info.error}"))
+    for entry in unreadable:
+        click.echo(
+            printable(
+                f"warning: {entry['name']} {entry['version']}: its entry_points.txt cannot be read ({entry['error']}); "
+                "its entry points are ignored (reinstall that package to fix it)"
+            )
+        )
     for (kind, name), owners in duplicates.items():
         choices = " or ".join(f"'{owner}:{name}'" for owner in owners)
         click.echo(
