@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import mimetypes
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime, timezone
 from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, File, HTTPException, Request, UploadFile
+from fastapi import Depends, FastAPI, File, HTTPException, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -28,6 +30,7 @@ from fastapi.staticfiles import StaticFiles
 
 from forensic_core.dialog import to_record
 from forensic_core.pool import one_line
+from forensic_core.report import MessageRecord
 from forensic_serve import __version__
 from forensic_serve.jobs import QueueFull
 from forensic_serve.limits import BodyLimit, SecurityHeaders
@@ -42,9 +45,11 @@ from forensic_serve.schemas import (
     Pending,
     Problem,
     SessionCreate,
+    SessionDetail,
     SessionInfo,
 )
 from forensic_serve.service import Service
+from forensic_serve.sessiondb import StoredSession
 from forensic_serve.sessions import SessionError
 from forensic_serve.uploads import UploadRejected
 
@@ -209,7 +214,30 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
             session = await run_in_threadpool(service.sessions.open, body.analysis)
         except SessionError as exc:
             raise HTTPException(exc.status, str(exc)) from None
-        return SessionInfo(id=session.id, analysis=session.analysis)
+        stored = service.session_db.get(session.id)
+        return _session_info(stored) if stored is not None else SessionInfo(id=session.id, analysis=session.analysis)
+
+    @app.get("/v1/sessions", response_model=list[SessionInfo], dependencies=guarded, responses=_problems(401, 422))
+    def sessions(
+        analysis: Annotated[str | None, Query(max_length=64, description="only sessions about this analysis")] = None,
+        limit: Annotated[int, Query(ge=1, le=1000, description="at most this many")] = 100,
+    ) -> list[SessionInfo]:
+        """Stored dialog sessions, the most recently used first (also those opened before a restart)."""
+        return [_session_info(s) for s in service.session_db.sessions(limit, analysis)]
+
+    @app.get(
+        "/v1/sessions/{session_id}",
+        response_model=SessionDetail,
+        dependencies=guarded,
+        responses=_problems(401, 404),
+    )
+    def session_detail(session_id: str) -> SessionDetail:
+        """One stored session and its conversation."""
+        stored = service.session_db.get(session_id)
+        if stored is None:
+            raise HTTPException(404, f"session {session_id!r} not found (never opened, or expired); open a new one")
+        messages = [MessageRecord(**dataclasses.asdict(m)) for m in service.session_db.messages(session_id)]
+        return SessionDetail(**_session_info(stored).model_dump(), messages=messages)
 
     @app.post(
         "/v1/sessions/{session_id}/messages",
@@ -227,13 +255,15 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
     async def message(session_id: str, body: MessageIn, request: Request) -> Any:
         """Ask a question; the answer cites the evidence it rests on."""
         try:
-            session = service.sessions.get(session_id)
+            session = await run_in_threadpool(service.sessions.get, session_id)
         except SessionError as exc:
             raise HTTPException(exc.status, str(exc)) from None
         if "text/event-stream" in request.headers.get("accept", ""):
             return EventSourceResponse(_stream(session, body.content))
         try:
             answer = await run_in_threadpool(session.ask, body.content)
+        except SessionError as exc:
+            raise HTTPException(exc.status, str(exc)) from None
         except Exception as exc:
             raise HTTPException(500, f"the dialog failed: {one_line(exc)}") from None
         return MessageOut.model_validate(to_record(answer).model_dump())
@@ -246,6 +276,19 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
     app.add_middleware(BodyLimit, limit=service.config.max_upload_bytes + MULTIPART_SLACK)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def _session_info(stored: StoredSession) -> SessionInfo:
+    def iso(seconds: float) -> str:
+        return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds")
+
+    return SessionInfo(
+        id=stored.id,
+        analysis=stored.analysis,
+        created=iso(stored.created),
+        updated=iso(stored.updated),
+        turns=stored.turns,
+    )
 
 
 async def _stream(session: Any, question: str) -> AsyncIterator[bytes]:

@@ -44,6 +44,20 @@ from forensic_serve.config import DEFAULT_TOKEN_ENV, is_loopback
     show_default=True,
     help="Most items one component call holds when concurrent analyses are batched.",
 )
+@click.option(
+    "--stored-sessions",
+    type=click.IntRange(1),
+    default=10_000,
+    show_default=True,
+    help="Dialog sessions kept on disk (DATA-DIR/sessions.sqlite3); the least recently used are removed.",
+)
+@click.option(
+    "--session-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=30.0,
+    show_default=True,
+    help="Remove a dialog session (and its messages) unused for this many days.",
+)
 @click.option("--allow-remote", is_flag=True, help="Permit binding a non-loopback address (prints a warning).")
 @click.option(
     "--token-env",
@@ -61,13 +75,16 @@ def serve(
     workers: int,
     queue_size: int,
     max_batch: int,
+    stored_sessions: int,
+    session_days: float,
     allow_remote: bool,
     token_env: str,
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the web page at / for analysis, explanation and chat.
 
     Models load once when the server starts; every analysis goes through the engine into its own journal under
-    DATA-DIR, so a restarted server still serves earlier results. Binds loopback by default.
+    DATA-DIR and every dialog turn into DATA-DIR/sessions.sqlite3 before it is answered, so a restarted server
+    still serves earlier results and continues earlier conversations. Binds loopback by default.
 
     \b
     Examples:
@@ -105,6 +122,8 @@ def serve(
         workers=workers,
         queue_size=queue_size,
         max_batch_items=max_batch,
+        stored_sessions=stored_sessions,
+        session_max_age_days=session_days,
         token_env=token_env,
         token=os.environ.get(token_env) or None,
     )

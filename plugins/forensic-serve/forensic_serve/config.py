@@ -30,6 +30,12 @@ class ServeConfig(BaseModel):
     max_sessions: int = Field(
         64, ge=1, description="dialog sessions kept in memory, each with its heatmaps (the least recently used goes)"
     )
+    stored_sessions: int = Field(
+        10_000, ge=1, description="dialog sessions kept on disk (DATA/sessions.sqlite3); the least recently used go"
+    )
+    session_max_age_days: float = Field(
+        30.0, gt=0, description="a dialog session unused for longer is removed from disk (with its messages)"
+    )
     token_env: str = Field(
         DEFAULT_TOKEN_ENV, description="environment variable holding the bearer token; unset or empty: no token"
     )

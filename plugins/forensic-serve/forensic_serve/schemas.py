@@ -70,6 +70,15 @@ class SessionCreate(BaseModel):
 class SessionInfo(BaseModel):
     id: str = Field(description="session id, for /v1/sessions/{id}/messages")
     analysis: str = Field(description="the analysis the session talks about")
+    created: str | None = Field(None, description="when the session was opened (UTC, ISO 8601)")
+    updated: str | None = Field(None, description="when it was last used (UTC, ISO 8601)")
+    turns: int = Field(0, description="questions answered so far")
+
+
+class SessionDetail(SessionInfo):
+    """A stored session with its conversation (questions and answers in order)."""
+
+    messages: list[MessageRecord] = Field(description="the conversation, oldest first")
 
 
 class MessageIn(BaseModel):

@@ -18,6 +18,7 @@ from forensic_core.registry import Registry, get_registry, use_registry
 from forensic_serve.batching import BatchingPool
 from forensic_serve.config import ServeConfig
 from forensic_serve.jobs import JobQueue, QueueFull
+from forensic_serve.sessiondb import FILENAME, SessionDB
 from forensic_serve.sessions import SessionManager
 from forensic_serve.store import AnalysisStore
 
@@ -54,8 +55,20 @@ class Service:
         self.store = AnalysisStore(config.data_dir)
         self.max_pixels = min(config.max_pixels, self.pipeline.inputs.max_pixels)
         self.jobs = JobQueue(self.analyse, workers=config.workers, queue_size=config.queue_size)
+        self.session_db = SessionDB(
+            self.store.root / FILENAME,
+            max_sessions=config.stored_sessions,
+            max_age_s=config.session_max_age_days * 86_400,
+        )
+        self.session_db.evict()
         self.sessions = SessionManager(
-            dialog, self.registry, self.pool, self.store, limit=config.max_sessions, unavailable=unavailable
+            dialog,
+            self.registry,
+            self.pool,
+            self.store,
+            limit=config.max_sessions,
+            unavailable=unavailable,
+            db=self.session_db,
         )
 
     def warm_up(self) -> None:
@@ -97,3 +110,4 @@ class Service:
     def close(self) -> None:
         self.jobs.close()
         self.pool.close()
+        self.session_db.close()

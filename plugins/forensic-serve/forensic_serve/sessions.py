@@ -5,6 +5,11 @@ before a restart. The findings are rebuilt from the record: detections and regio
 read back from their PNGs, explanation details (DAAM's block shares) from the record; the face detector runs
 again on the frame (it is deterministic) to recover the region polygons that follow-up questions zoom into.
 Follow-up analysis uses the server's pooled components. Each session answers one question at a time.
+
+With a :class:`~forensic_serve.sessiondb.SessionDB` every turn is committed before the answer is returned, and a
+session not in memory (evicted from the cache, or opened before a restart) is rebuilt the same way with its
+stored history, so the conversation continues where it was. Observations of follow-up analysis are not stored:
+asked again, they are computed again.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from forensic_core.pool import ComponentPool
 from forensic_core.registry import Registry, use_registry
 from forensic_core.report import FrameResult, InputResult
 from forensic_core.results import Box, Detection, Explanation, Face, Localization
+from forensic_serve.sessiondb import SessionDB, SessionGone, from_stored, to_stored
 from forensic_serve.store import AnalysisMeta, AnalysisStore
 
 if TYPE_CHECKING:
@@ -49,11 +55,24 @@ class ServedSession:
     dialog: DialogSession
     registry: Registry
     lock: threading.Lock = field(default_factory=threading.Lock)
+    db: SessionDB | None = None
 
     def ask(self, question: str, on_text: Callable[[str], None] | None = None) -> Message:
-        """One turn (follow-up analysis opens media through the registry, so it is made current here)."""
+        """One turn (follow-up analysis opens media through the registry, so it is made current here), stored
+        before it is returned; a turn that cannot be stored is forgotten and raised."""
         with self.lock, use_registry(self.registry):
-            return self.dialog.ask(question, on_text=on_text)
+            answer = self.dialog.ask(question, on_text=on_text)
+            if self.db is None:
+                return answer
+            try:
+                self.db.append(self.id, [to_stored(m) for m in self.dialog.history[-2:]])
+            except SessionGone:
+                del self.dialog.history[-2:]
+                raise SessionError(404, f"session {self.id!r} expired (retention); open a new one") from None
+            except BaseException:
+                del self.dialog.history[-2:]
+                raise
+            return answer
 
 
 class SessionManager:
@@ -68,6 +87,7 @@ class SessionManager:
         *,
         limit: int = 256,
         unavailable: str = "",
+        db: SessionDB | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.registry = registry
@@ -75,6 +95,7 @@ class SessionManager:
         self.store = store
         self.limit = limit
         self.unavailable = unavailable
+        self.db = db
         self._sessions: OrderedDict[str, ServedSession] = OrderedDict()
         self._lock = threading.Lock()
         self._analyzer: Analyzer | None = None
@@ -106,21 +127,40 @@ class SessionManager:
             raise SessionError(409, f"analysis {analysis_id} found nothing to talk about: {why}")
         with use_registry(self.registry):
             dialog = self._dialog(meta, result)
-        session = ServedSession(id=uuid.uuid4().hex, analysis=analysis_id, dialog=dialog, registry=self.registry)
+        session = ServedSession(uuid.uuid4().hex, analysis_id, dialog, self.registry, db=self.db)
+        if self.db is not None:
+            self.db.create(session.id, analysis_id)
+        return self._keep(session)
+
+    def _keep(self, session: ServedSession) -> ServedSession:
+        """Cache ``session`` (the first one built wins when two requests rebuilt it at once)."""
         with self._lock:
-            self._sessions[session.id] = session
+            session = self._sessions.setdefault(session.id, session)
+            self._sessions.move_to_end(session.id)
             while len(self._sessions) > self.limit:
                 self._sessions.popitem(last=False)
         return session
 
     def get(self, session_id: str) -> ServedSession:
+        """The session, from memory or rebuilt from the store with its history (slow: call it off the loop)."""
         with self._lock:
             session = self._sessions.get(session_id)
             if session is not None:
                 self._sessions.move_to_end(session_id)
-        if session is None:
-            raise SessionError(404, f"session {session_id!r} not found (sessions live in memory); open a new one")
-        return session
+                return session
+        stored = self.db.get(session_id) if self.db is not None and self.pipeline is not None else None
+        if stored is None:
+            raise SessionError(404, f"session {session_id!r} not found (never opened, or expired); open a new one")
+        meta, result = self.store.meta(stored.analysis), self.store.result(stored.analysis)
+        if meta is None or result is None:
+            assert self.db is not None
+            self.db.delete(session_id)
+            raise SessionError(404, f"session {session_id!r}: its analysis {stored.analysis} is gone; upload again")
+        with use_registry(self.registry):
+            dialog = self._dialog(meta, result)
+        assert self.db is not None
+        dialog.history = [from_stored(m) for m in self.db.messages(session_id)]
+        return self._keep(ServedSession(session_id, stored.analysis, dialog, self.registry, db=self.db))
 
     def _dialog(self, meta: AnalysisMeta, result: InputResult) -> DialogSession:
         from forensic_core.dialog import DialogSession, Refiner, findings_of, frame_loader
