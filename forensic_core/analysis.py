@@ -189,7 +189,7 @@ class Analyzer:
             detector_built = self.built.get(("detectors", detector_label)) if detector_label else None
             targets = detector_targets.get(detector_label, targets_for(entry)) if detector_label else targets_for(entry)
             detections = per_target_detections.get(detector_label) if detector_label else None
-            detector = detector_built.instance if detector_built else None
+            detector = _unwrapped(detector_built.instance) if detector_built else None
             results = self.call(
                 built, findings, timings, partial(_checked_explain, built, targets, detector, detections)
             )
@@ -213,6 +213,13 @@ class Analyzer:
                     )
                 )
         return findings
+
+
+def _unwrapped(instance: Any) -> Any:
+    """The component itself, not the batching proxy around it: an explainer gets the detector it was written for."""
+    from forensic_core.engine.batching import Batcher
+
+    return instance.inner if isinstance(instance, Batcher) else instance
 
 
 def _face_index(faces: Sequence[Face], face: Face | None) -> int | None:

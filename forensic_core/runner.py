@@ -85,6 +85,8 @@ def run_pipeline(
     pool: ComponentPool | None = None,
     stop: StopToken | None = None,
     handle_signals: bool = False,
+    batch_size: int | None = None,
+    workers: int | None = None,
 ) -> RunOutcome:
     """Analyse ``inputs`` with ``pipeline`` into ``outdir`` (results.jsonl, report.json, renderers' files).
 
@@ -92,6 +94,7 @@ def run_pipeline(
     an ``outdir`` holding an earlier run is refused unless ``overwrite``. ``handle_signals`` (the CLI) makes
     SIGINT/SIGTERM stop after the input in flight; a second SIGINT abandons it. Errors of the run itself (a
     component that cannot be built, ``fail_fast``) are raised after the report of what was done is written.
+    ``batch_size`` and ``workers`` batch items across inputs (:class:`WorkerOptions`); results do not change.
     """
     outdir = Path(outdir)
     observer = observer or NullObserver()
@@ -115,7 +118,9 @@ def run_pipeline(
                 document=pipeline.document,
                 digest=pipeline.digest(),
                 inputs=todo,
-                options=WorkerOptions(outdir=str(outdir), save_npy=save_npy, fail_fast=fail_fast),
+                options=WorkerOptions(
+                    outdir=str(outdir), save_npy=save_npy, fail_fast=fail_fast, batch_size=batch_size, workers=workers
+                ),
                 registry=registry,
                 pool=pool,
             )

@@ -24,3 +24,24 @@ def outdir_option(default: str, help: str) -> Callable[[Any], Any]:
     return click.option(
         "-o", "--outdir", type=click.Path(path_type=Path), default=Path(default), show_default=True, help=help
     )
+
+
+def batching_options() -> Callable[[Any], Any]:
+    """``--batch-size N`` and ``--workers N`` into ``batch_size`` and ``workers`` (None: the defaults)."""
+
+    def decorate(command: Any) -> Any:
+        command = click.option(
+            "--workers",
+            type=click.IntRange(1, 256),
+            default=None,
+            help="Inputs analysed at once (decoding overlaps inference). Default: the largest batch size.",
+        )(command)
+        return click.option(
+            "--batch-size",
+            type=click.IntRange(1, 4096),
+            default=None,
+            help="Items per call of each detector, localizer and explainer, joined across inputs (results do not "
+            "change). Default: what each component prefers on its device (1 on CPU, e.g. 32 for KFD on CUDA).",
+        )(command)
+
+    return decorate

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from forensic_core.cli.base import cli
-from forensic_core.cli.options import outdir_option, pipeline_option
+from forensic_core.cli.options import batching_options, outdir_option, pipeline_option
 from forensic_core.registry import get_registry
 from forensic_core.terminal import printable
 
@@ -25,6 +25,7 @@ from forensic_core.terminal import printable
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing input or component.")
 @click.option("--save-npy", is_flag=True, help="Also save heatmaps as float NPY arrays.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway).")
+@batching_options()
 def run(
     inputs: tuple[str, ...],
     pipeline_path: Path | None,
@@ -35,6 +36,8 @@ def run(
     fail_fast: bool,
     save_npy: bool,
     no_progress: bool,
+    batch_size: int | None,
+    workers: int | None,
 ) -> None:
     """Analyse images, videos and folders; write OUTDIR/report.json and report.html.
 
@@ -48,6 +51,7 @@ def run(
       forensic run photo.jpg
       forensic run -p examples/pipelines/kfd-tiny.yaml faces/ clip.mp4 -o out
       forensic run photos/ -o out --resume
+      forensic run -p kfd.yaml archive/ -o out --batch-size 32 --workers 32
     """
     from forensic_core.config import load_pipeline
     from forensic_core.defaults import default_pipeline
@@ -71,6 +75,8 @@ def run(
         resume=resume,
         overwrite=overwrite,
         handle_signals=True,
+        batch_size=batch_size,
+        workers=workers,
     )
     for problem in outcome.problems:
         click.echo(f"warning: {printable(problem)}", err=True)

@@ -58,12 +58,19 @@ class InputRef:
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    """How inputs are analysed, independent of the engine (serialisable)."""
+    """How inputs are analysed, independent of the engine (serialisable).
+
+    ``batch_size`` caps the items per call of each detector, localizer and explainer, joined across inputs
+    (None: what each component prefers, else 1); ``workers`` is how many inputs are in flight at once (None: the
+    largest batch size, so that batches fill). See :mod:`forensic_core.engine.batching`.
+    """
 
     outdir: str
     save_npy: bool = False
     fail_fast: bool = False
     collect_artifacts: bool = False
+    batch_size: int | None = None
+    workers: int | None = None
 
 
 @dataclass(frozen=True)

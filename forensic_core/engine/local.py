@@ -1,4 +1,8 @@
-"""The built-in engine ``local``: inputs one after another in this process, each result journaled at once."""
+"""The built-in engine ``local``: inputs in this process, each result journaled at once.
+
+One input at a time by default on CPU; with ``workers``/``batch_size`` (or components that prefer batches, on a
+GPU) several inputs are in flight on worker threads and their items share batches (:mod:`.batching`).
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ from forensic_core.registry import get_registry
 
 
 class LocalEngine:
-    """Runs a plan in the calling process with one :class:`InputWorker`.
+    """Runs a plan in the calling process with one :class:`InputWorker` (and its worker threads, if any).
 
-    Stops before the next input once ``stop`` is set (the input in flight finishes and is journaled). It cannot
+    Stops before the next input once ``stop`` is set (the inputs in flight finish and are journaled). It cannot
     abandon an input that hangs: a per-input timeout needs an engine that runs work in another process (Ray).
     """
 
@@ -26,10 +30,7 @@ class LocalEngine:
         worker = InputWorker(plan.pipeline, registry, plan.options, pool=plan.pool)
         try:
             sink.provenance(worker.start())
-            for ref in plan.inputs:
-                if stop.stopped:
-                    break
-                result, files = worker.process(ref)
+            for result, files in worker.process_all(plan.inputs, lambda: stop.stopped):
                 sink.write(result, files)
                 observer.input_finished(result)
                 if plan.options.fail_fast and result.status != "ok":

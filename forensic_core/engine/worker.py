@@ -13,7 +13,7 @@ import json
 import os
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,8 @@ from forensic_core.analysis import Analyzer, FrameFindings
 from forensic_core.artifacts import ArtifactWriter
 from forensic_core.dialog import run_dialog
 from forensic_core.engine.base import InputContext, InputRef, WorkerOptions, _current_input
+from forensic_core.engine.batching import BatchPlan, Crew, plan_batches
+from forensic_core.engine.pipelined import run_concurrently
 from forensic_core.errors import ForensicError, InputError
 from forensic_core.pipeline import Pipeline
 from forensic_core.pool import ComponentPool, one_line
@@ -54,12 +56,36 @@ class InputWorker:
         self.options = options
         self.outdir = Path(options.outdir)
         self.analyzer = Analyzer(pipeline, fail_fast=options.fail_fast, save_npy=options.save_npy, pool=pool)
+        self.batches = BatchPlan(crew=Crew())
 
     def start(self) -> list[ComponentProvenance]:
-        """Build the components (raises a one-line error when one cannot be built) and say what they are."""
+        """Build the components (raises a one-line error when one cannot be built) and say what they are.
+
+        Also decides how inputs batch (``batch_size``/``workers`` options, else what the components prefer):
+        with more than one worker the batchable components are wrapped so that concurrent :meth:`process`
+        calls (see :func:`~forensic_core.engine.pipelined.run_concurrently`) share their batches.
+        """
         self.registry.configure(self.pipeline)
         self.analyzer.build()
+        self.analyzer.built, self.batches = plan_batches(
+            self.analyzer.built, self.options.batch_size, self.options.workers
+        )
         return self.analyzer.provenance()
+
+    def process_all(
+        self, refs: Iterable[InputRef], stopped: Callable[[], bool] = lambda: False
+    ) -> Iterator[tuple[InputResult, dict[str, bytes]]]:
+        """:meth:`process` for each input, in this thread with one worker, else on the planned worker threads
+        (results then come in completion order). No input is started once ``stopped()`` is true."""
+        if not self.batches.batching:
+            for ref in refs:
+                if stopped():
+                    return
+                yield self.process(ref)
+            return
+        yield from run_concurrently(
+            self.process, refs, workers=self.batches.workers, crew=self.batches.crew, stopped=stopped
+        )
 
     def close(self) -> None:
         self.analyzer.close()
