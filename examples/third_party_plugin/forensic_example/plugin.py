@@ -6,6 +6,9 @@ from pydantic import Field
 
 from forensic_core import ComponentSettings, ComponentSpec, hookimpl
 
+# The plugin API this plugin is written for: a host outside the range refuses it with one line (see the README).
+forensic_api = ">=1.2,<2"
+
 
 class ExifSettings(ComponentSettings):
     """Settings of the ``exif`` detector."""

@@ -89,3 +89,11 @@ def test_occlusion_without_detector_is_a_clear_error():
     explainer = build_component(spec_named(plugin.forensic_register_explainers, "occlusion"))
     with pytest.raises(ComponentError, match="pipeline has none"):
         explainer.explain([MediaItem(np.zeros((8, 8, 3), np.uint8), "x")], detector=None, detections=None)
+
+
+def test_the_declared_api_range_holds_this_host():
+    from forensic_core import API_VERSION
+    from forensic_core.api import check_api_range
+
+    assert check_api_range(plugin.forensic_api, "forensic-example-plugin") == ">=1.2,<2"
+    assert API_VERSION.startswith("1.")
