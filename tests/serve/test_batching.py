@@ -92,15 +92,17 @@ def test_explanations_batch_only_for_the_same_detector() -> None:
 
     batcher = Batcher(Explainer(), "explain")
     # one queue holding requests for two detectors: two calls, each with the items of its own detector
-    from forensic_serve.batching import _Request
+    import contextvars
 
-    requests = [
-        _Request([1], {"detector": "x", "detections": None}),
-        _Request([2], {"detector": "y", "detections": None}),
-    ]
-    requests.append(_Request([3], {"detector": "x", "detections": None}))
-    batcher._queue = list(requests)
-    taken = batcher._take(requests[0])
+    from forensic_core.engine.batching import _Call
+
+    def request(item: int, detector: str) -> _Call:
+        options = {"detector": detector, "detections": None}
+        return _Call([item], options, item, False, contextvars.copy_context())
+
+    requests = [request(1, "x"), request(2, "y"), request(3, "x")]
+    batcher.queue = list(requests)
+    taken = batcher._take()
     assert taken == [requests[0], requests[2]]
     batcher._run(taken)
     assert requests[0].results == ["1:x"] and requests[2].results == ["3:x"] and seen == [(2, "x")]
