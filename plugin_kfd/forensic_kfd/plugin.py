@@ -7,6 +7,8 @@ imported by :mod:`forensic_kfd.components` when a pipeline builds a ``kfd`` comp
 
 from __future__ import annotations
 
+import json
+
 import click
 
 from forensic_core import ComponentSpec, hookimpl
@@ -47,7 +49,7 @@ def forensic_register_localizers() -> list[ComponentSpec]:
 
 @click.group("kfd")
 def kfd_group() -> None:
-    """Knowledge-guided Forgery Detector: training (needs the forensic-kfd[train] extra)."""
+    """Knowledge-guided Forgery Detector: training (needs the forensic-kfd[train] extra) and model folders."""
 
 
 @kfd_group.command("train")
@@ -63,6 +65,24 @@ def kfd_train(config_path: str, output: str, overrides: tuple[str, ...], resume:
     from forensic_kfd.training.cli import run_train
 
     run_train(config_path, output, overrides, resume)
+
+
+@kfd_group.command("export")
+@click.argument("run", metavar="RUN", type=click.Path(exists=True))
+@click.argument("folder", metavar="DIR", type=click.Path(file_okay=False))
+@click.option("--overwrite", is_flag=True, help="replace an earlier export in DIR")
+def kfd_export(run: str, folder: str, overwrite: bool) -> None:
+    """Write RUN's weights as a model folder DIR: kfd.safetensors, kfd.json and a README.md model card.
+
+    Load it with `weights: DIR` (or `weights: hf-hub:ORG/NAME` after uploading DIR to the hub).
+    """
+    from forensic_kfd.export import export_run
+
+    result = export_run(run, folder, overwrite=overwrite)
+    click.echo(f"model folder: {result.folder} ({result.weights.name}, kfd.json, {result.card.name})")
+    if result.validation:
+        shown = {k: round(v, 4) for k, v in result.validation.items() if isinstance(v, float)}
+        click.echo(f"validation (step {result.validation.get('step')}): " + json.dumps(shown))
 
 
 @hookimpl
