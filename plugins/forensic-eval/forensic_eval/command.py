@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from forensic_core.cli.options import outdir_option, pipeline_option
+from forensic_core.cli.options import batching_options, outdir_option, pipeline_option
 
 
 @click.command("eval")
@@ -27,6 +27,7 @@ from forensic_core.cli.options import outdir_option, pipeline_option
 @click.option("--overwrite", is_flag=True, help="Replace an earlier run in OUTDIR/run.")
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing input or component.")
 @click.option("--save-npy", is_flag=True, help="Keep float heatmaps (exact pixel metrics instead of 8-bit PNG).")
+@batching_options()
 def eval_command(
     data: Path,
     pipeline_path: Path | None,
@@ -37,6 +38,8 @@ def eval_command(
     overwrite: bool,
     fail_fast: bool,
     save_npy: bool,
+    batch_size: int | None,
+    workers: int | None,
 ) -> None:
     """Evaluate a pipeline's detectors and localizers on labelled data.
 
@@ -58,7 +61,14 @@ def eval_command(
     from forensic_eval.table import format_table
 
     options = RunOptions(
-        fail_fast=fail_fast, save_npy=save_npy, engine=engine, resume=resume, overwrite=overwrite, handle_signals=True
+        fail_fast=fail_fast,
+        save_npy=save_npy,
+        engine=engine,
+        resume=resume,
+        overwrite=overwrite,
+        handle_signals=True,
+        batch_size=batch_size,
+        workers=workers,
     )
     with held(outdir):  # one eval per folder: its run/ journal is locked by the run itself
         outcome = evaluate(data, pipeline_path, get_registry(), outdir, resamples=resamples, options=options)

@@ -28,6 +28,8 @@ class RunOptions:
     resume: bool = False
     overwrite: bool = False
     handle_signals: bool = False
+    batch_size: int | None = None
+    workers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ def run_and_read(
         resume=options.resume,
         overwrite=options.overwrite,
         handle_signals=options.handle_signals,
+        batch_size=options.batch_size,
+        workers=options.workers,
     )
     results = {result.source: result for result in read_results(outdir)}
     return RunResults(results, outcome.stopped_by, outcome.exit_code)
