@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("forensic_eval.pseudofake")
 
 from forensic_core.errors import ConfigError  # noqa: E402
-from forensic_kfd.training.config import TrainConfig, validate_config  # noqa: E402
+from forensic_kfd.training.config import TrainConfig, config_digest, validate_config  # noqa: E402
 from forensic_kfd.training.trainer import Trainer, train  # noqa: E402
 
 from .conftest import face_items, tiny_settings  # noqa: E402
@@ -65,7 +65,10 @@ def test_run_writes_metrics_checkpoints_and_weights(base_run: Path) -> None:
         assert line["loss"] == pytest.approx(parts, rel=1e-4)
     assert sorted(p.name for p in (base_run / "checkpoints").iterdir()) == ["step-00000002.pt", "step-00000004.pt"]
     sidecar = json.loads((base_run / "kfd.json").read_text())
-    assert sidecar["format"] == "forensic-kfd/1" and sidecar["kfd"]["layers"] == [2, 3, 4]
+    assert sidecar["format"] == "forensic-kfd/2" and sidecar["kfd"]["layers"] == [2, 3, 4]
+    assert sidecar["training"]["steps"] == 4 and sidecar["training"]["config_digest"] == config_digest(
+        tiny_config(cache__enabled="off")
+    )
 
 
 def test_resume_reproduces_the_uninterrupted_run_bit_for_bit(base_run: Path, tmp_path: Path) -> None:
