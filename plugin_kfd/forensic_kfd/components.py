@@ -39,6 +39,11 @@ class _KfdComponent:
     def weights_identity(self) -> str | None:
         return self.runtime.identity
 
+    @property
+    def preferred_batch_size(self) -> int:
+        """What the host batches across inputs by default (``batch_size`` on CUDA, 1 on CPU)."""
+        return self.runtime.preferred_batch_size
+
     def _details(self) -> dict[str, Any]:
         details: dict[str, Any] = {
             "heads": "trained" if self.runtime.trained else "untrained",

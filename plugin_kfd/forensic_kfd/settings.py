@@ -102,7 +102,12 @@ class KfdSettings(ComponentSettings):
         "auto",
         description="'auto' uses bf16 (or fp16) autocast on CUDA and fp32 on CPU; fp16 needs CUDA",
     )
-    batch_size: int = Field(16, ge=1, le=1024, description="images per forward pass")
+    batch_size: int = Field(
+        32,
+        ge=1,
+        le=1024,
+        description="images per forward pass; on CUDA also the batch the host gathers across inputs by default",
+    )
     threshold: float = Field(0.5, ge=0, le=1, description="score at or above which the label is 'fake'")
     mask_threshold: float = Field(0.5, ge=0, le=1, description="mask value at or above which a pixel is 'forged'")
     seed: int = Field(
