@@ -6,8 +6,9 @@ a 1-D convolution across these four sources mixes them into k forgery prompt emb
 width. The image token is a learned projection of KFD's global CLIP image embedding. Both are placed in the
 prompt by :mod:`forensic_llm_dialog.prompting` and fed to the LM through ``inputs_embeds``.
 
-A saved FPL (safetensors, its configuration and the identity of the LM and KFD it was trained with in the
-file's metadata) refuses to load against another LM: soft tokens are meaningless in a foreign embedding space.
+A saved FPL (safetensors, with its configuration and the identity of the LM and KFD it was trained with in the
+file's metadata and in the ``fpl.json`` sidecar beside it, see :mod:`forensic_llm_dialog.fpl_files`) refuses to
+load against another LM: soft tokens are meaningless in a foreign embedding space.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import torch
 from torch import nn
 
 from forensic_core.errors import ConfigError, MissingWeightsError
+from forensic_llm_dialog.fpl_files import read_sidecar, write_sidecar
 
-FORMAT = "forensic-fpl/1"
+FORMAT = "forensic-fpl/1"  # of the safetensors metadata (unchanged, so older readers read new files); sidecar: 2
 
 
 @dataclass(frozen=True)
@@ -119,9 +121,16 @@ def embedding_rms(model: Any) -> float:
 
 
 def save_fpl(
-    fpl: ForgeryPromptLearner, identity: FplIdentity, path: str | Path, lora: dict[str, torch.Tensor] | None = None
+    fpl: ForgeryPromptLearner,
+    identity: FplIdentity,
+    path: str | Path,
+    lora: dict[str, torch.Tensor] | None = None,
+    *,
+    kfd_model: dict[str, Any] | None = None,
+    training: dict[str, Any] | None = None,
 ) -> Path:
-    """Write the FPL (and the LM's LoRA adapters, when trained) with its configuration and identity."""
+    """Write the FPL (and the LM's LoRA adapters, when trained) with its configuration and identity, and the
+    ``fpl.json`` sidecar (``kfd_model``: the KFD model it read, ``training``: the training config's digest)."""
     from safetensors.torch import save_file
 
     path = Path(path)
@@ -134,6 +143,7 @@ def save_fpl(
         "identity": json.dumps(asdict(identity)),
     }
     save_file(state, str(path), metadata=metadata)
+    write_sidecar(path, fpl.config, identity, lora_tensors=len(lora or {}), kfd_model=kfd_model, training=training)
     return path
 
 
@@ -148,9 +158,16 @@ def read_fpl(path: str | Path) -> tuple[FplConfig, FplIdentity, dict[str, torch.
         if metadata.get("format") != FORMAT:
             raise ConfigError(f"hf: {path} is not a Forgery Prompt Learner file (format {metadata.get('format')!r})")
         state = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open has no iterator
-    values = json.loads(metadata["config"])
+    sidecar = read_sidecar(path)
+    if sidecar is not None:  # format 2: the sidecar is what the file says it is
+        values = dict(sidecar["fpl"])
+        lm = sidecar["lm"]
+        kfd = dict(sidecar["kfd"].get("settings") or {})
+        identity = FplIdentity(lm=lm["name"], vocab=lm["vocab"], embedding_sha256=lm["embedding_sha256"], kfd=kfd)
+    else:
+        values = json.loads(metadata["config"])
+        identity = FplIdentity(**json.loads(metadata["identity"]))
     config = FplConfig(**{**values, "lora_targets": tuple(values.get("lora_targets", ()))})
-    identity = FplIdentity(**json.loads(metadata["identity"]))
     return config, identity, state
 
 
@@ -168,9 +185,10 @@ def load_fpl(
     hidden = int(model.get_input_embeddings().weight.shape[1])
     if config.hidden != hidden or identity.vocab != vocab or identity.embedding_sha256 != digest:
         raise ConfigError(
-            f"hf: FPL {path} was trained for LM {identity.lm} (hidden {config.hidden}, vocab {identity.vocab}), "
-            f"not for {lm_name} (hidden {hidden}, vocab {vocab}): train one for this LM with 'forensic dialog "
-            "train-fpl'"
+            f"hf: FPL {path} was trained for LM {identity.lm} (hidden {config.hidden}, vocab {identity.vocab}, "
+            f"embeddings sha256 {identity.embedding_sha256[:12]}), not for the configured model {lm_name} (hidden "
+            f"{hidden}, vocab {vocab}, embeddings sha256 {digest[:12]}): set 'model' to the LM the FPL names, or "
+            "train one for this LM with 'forensic dialog train-fpl'"
         )
     fpl = ForgeryPromptLearner(config)
     fpl.load_state_dict(state)

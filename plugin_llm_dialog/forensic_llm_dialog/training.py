@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from forensic_core.dialog import SYSTEM_PROMPT, place_of
 from forensic_llm_dialog import models
 from forensic_llm_dialog.fpl import ForgeryPromptLearner, FplConfig, FplIdentity, embedding_rms, lm_identity, save_fpl
+from forensic_llm_dialog.fpl_files import config_digest, kfd_model_record, kfd_settings_record
 from forensic_llm_dialog.kfd_inputs import KfdInputs, analyse, kfd_runtime
 from forensic_llm_dialog.prompting import embed_with_slots, render, token_ids, with_forgery_slots
 
@@ -198,11 +199,18 @@ def train(config: TrainConfig, outdir: Path) -> dict[str, Any]:
         optimiser.step()
         losses.append(round(float(loss.detach()), 5))
     name, vocab, digest = lm_identity(lm.model, config.lm)
-    identity = FplIdentity(lm=name, vocab=vocab, embedding_sha256=digest, kfd=dict(config.kfd))
+    identity = FplIdentity(lm=name, vocab=vocab, embedding_sha256=digest, kfd=kfd_settings_record(config.kfd))
     outdir.mkdir(parents=True, exist_ok=True)
     from forensic_llm_dialog.lora import lora_state
 
-    path = save_fpl(fpl.eval(), identity, outdir / "fpl.safetensors", lora_state(adapters) if adapters else None)
+    path = save_fpl(
+        fpl.eval(),
+        identity,
+        outdir / "fpl.safetensors",
+        lora_state(adapters) if adapters else None,
+        kfd_model=kfd_model_record(runtime),
+        training={"config_digest": config_digest(config), "steps": config.steps},
+    )
     window = max(1, len(losses) // 5)
     summary = {
         "fpl": str(path),

@@ -119,3 +119,70 @@ def test_lora_trains_with_the_fpl_and_loads_into_a_private_copy(tiny_lm_folder, 
         backend.lm.model.get_submodule("model.layers.0.self_attn.q_proj"), "up"
     )
     assert DialogSession(fake_findings, backend).ask("Is it fake?").content.strip()
+
+
+def test_the_fpl_sidecar_names_the_lm_kfd_dims_hashes_and_api_version(trained, tiny_lm_folder):
+    from forensic_core.api import API_VERSION
+    from forensic_llm_dialog.fpl_files import file_sha256
+
+    _, outdir = trained
+    sidecar = json.loads((outdir / "fpl.json").read_text())
+    assert sidecar["format"] == "forensic-fpl/2" and sidecar["api_version"] == API_VERSION
+    backend = HfBackend(HfSettings(model=str(tiny_lm_folder), max_new_tokens=4))
+    weight = backend.lm.model.get_input_embeddings().weight
+    assert sidecar["lm"]["name"] == str(tiny_lm_folder)
+    assert (sidecar["lm"]["hidden"], sidecar["lm"]["vocab"]) == (weight.shape[1], weight.shape[0])
+    assert sidecar["fpl"]["tokens"] == 4 and sidecar["fpl"]["layers"] == 3 and sidecar["lora"] is None
+    assert sidecar["kfd"]["settings"] == KFD_TINY
+    assert sidecar["kfd"]["model"]["backbone_sha256"] == backend_kfd_sha(tiny_lm_folder, outdir)
+    assert sidecar["tensors_sha256"] == file_sha256(outdir / "fpl.safetensors")
+    assert len(sidecar["training"]["config_digest"]) == 16 and sidecar["training"]["steps"] == 40
+
+
+def backend_kfd_sha(tiny_lm_folder, outdir):
+    settings = HfSettings(model=str(tiny_lm_folder), fpl=str(outdir / "fpl.safetensors"), max_new_tokens=2)
+    return HfBackend(settings).kfd.backbone_sha256
+
+
+def test_a_format_1_fpl_without_sidecar_still_loads(trained, tiny_lm_folder, tmp_path):
+    """Round 2 kept everything in the safetensors metadata: without fpl.json the file loads the same."""
+    import shutil
+
+    _, outdir = trained
+    shutil.copy(outdir / "fpl.safetensors", tmp_path / "old.safetensors")
+    backend = HfBackend(HfSettings(model=str(tiny_lm_folder), max_new_tokens=4))
+    new, new_identity, _ = load_fpl(outdir / "fpl.safetensors", backend.lm.model, str(tiny_lm_folder))
+    old, old_identity, _ = load_fpl(tmp_path / "old.safetensors", backend.lm.model, str(tiny_lm_folder))
+    assert old_identity == new_identity and old.config == new.config
+    for (name, a), (_, b) in zip(new.state_dict().items(), old.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_an_fpl_for_another_lm_is_one_line_naming_both(trained, tmp_path):
+    from .tiny_lm import build_tiny_lm
+
+    _, outdir = trained
+    other = build_tiny_lm(tmp_path / "other", seed=1)
+    with pytest.raises(ConfigError) as caught:
+        HfBackend(HfSettings(model=str(other), fpl=str(outdir / "fpl.safetensors")))
+    message = str(caught.value)
+    assert "\n" not in message and str(other) in message and "set 'model'" in message
+    assert json.loads((outdir / "fpl.json").read_text())["lm"]["embedding_sha256"][:12] in message
+
+
+def test_an_fpl_whose_kfd_changed_or_whose_sidecar_is_foreign_is_refused(trained, tiny_lm_folder, tmp_path):
+    import shutil
+
+    _, outdir = trained
+    copy = tmp_path / "fpl.safetensors"
+    shutil.copy(outdir / "fpl.safetensors", copy)
+    sidecar = json.loads((outdir / "fpl.json").read_text())
+    sidecar["kfd"]["model"]["weights_sha256"] = "0" * 64  # trained on another KFD than its settings load now
+    (tmp_path / "fpl.json").write_text(json.dumps(sidecar))
+    settings = HfSettings(model=str(tiny_lm_folder), fpl=str(copy), max_new_tokens=2)
+    with pytest.raises(ConfigError, match="trained on the outputs of KFD"):
+        HfBackend(settings)
+    sidecar["tensors_sha256"] = "f" * 64
+    (tmp_path / "fpl.json").write_text(json.dumps(sidecar))
+    with pytest.raises(ConfigError, match="do not belong together"):
+        HfBackend(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ import torch
 from forensic_core import BuildContext, Findings, Message
 from forensic_llm_dialog import models
 from forensic_llm_dialog.fpl import load_fpl
+from forensic_llm_dialog.fpl_files import check_kfd_model, read_sidecar
 from forensic_llm_dialog.kfd_inputs import analyse, face_image, kfd_runtime
 from forensic_llm_dialog.prompting import chat_messages, embed_with_slots, render, with_forgery_slots
 from forensic_llm_dialog.settings import HfSettings
@@ -48,6 +50,7 @@ class HfBackend:
             self.fpl, identity, lora = load_fpl(settings.fpl, self.lm.model, settings.model)
             self.fpl.to(self.lm.model.device)
             self.kfd = kfd_runtime(identity.kfd, context)
+            check_kfd_model(Path(settings.fpl), read_sidecar(Path(settings.fpl)), self.kfd)
             if lora:
                 self.model = with_lora(self.lm.model, self.fpl.config, lora)
         self.accepts_embeddings = self.fpl is not None
