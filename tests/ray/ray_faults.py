@@ -85,6 +85,13 @@ class Raises:
         return _scores(items)
 
 
+class BatchProbe:
+    """Brightness scores, each detection naming the size of the call it came from (batching tests)."""
+
+    def detect(self, items: Sequence[MediaItem]) -> list[Detection]:
+        return [Detection.from_score(d.score, details={"call_items": len(items)}) for d in _scores(items)]
+
+
 def _unbuildable(settings: Any, context: Any) -> Any:
     raise MissingWeightsError("fault-weights.bin is missing; put it in ~/.cache/fault or use another detector")
 
@@ -98,6 +105,7 @@ class FaultPlugin:
             ComponentSpec("hang", "never returns", TargetSettings, lambda s, ctx: Hang(s), thread_safe=True),
             ComponentSpec("raises", "raises", TargetSettings, lambda s, ctx: Raises(s), thread_safe=True),
             ComponentSpec("unbuildable", "cannot be built", factory=_unbuildable),
+            ComponentSpec("batch-probe", "records call sizes", factory=lambda s, ctx: BatchProbe()),
         ]
 
 

@@ -2,7 +2,9 @@
 
 Each actor is its own process with its own registry (the plugins installed on its node) and one
 :class:`~forensic_core.engine.worker.InputWorker`, whose ``collect_artifacts`` option keeps artifacts in memory
-so that the driver writes them next to the journal. Before each input it asks the run's ledger (attempts,
+so that the driver writes them next to the journal. The inputs of one call run through the core's cross-input
+batching (``--batch-size``/``--workers``, or what the components prefer on the actor's device), so a GPU actor
+sees batches gathered over its inputs. Before each input it asks the run's ledger (attempts,
 stop); a per-input timeout abandons the input with an error and then ends this process, because the thread
 still stuck in the input cannot be stopped any other way; Ray starts a replacement and re-runs the batch.
 """
@@ -21,12 +23,15 @@ import pyarrow as pa
 import ray
 
 from forensic_core.engine import InputRef, WorkerOptions
+from forensic_core.engine.pipelined import run_concurrently
 from forensic_core.engine.worker import InputWorker
 from forensic_core.pool import one_line
 from forensic_core.registry import Registry, use_registry
 from forensic_core.report import Custody, InputResult
 from forensic_ray.ledger import Admission
 from forensic_ray.rows import Kind, output_table, ref_of
+
+Row = tuple[Kind, dict[str, Any], Mapping[str, bytes]]
 
 
 class AnalyzeBatches:
@@ -61,16 +66,24 @@ class AnalyzeBatches:
         self.provenance = json.dumps([record.model_dump(mode="json") for record in records])
 
     def __call__(self, batch: pa.Table) -> pa.Table:
-        rows: list[tuple[Kind, dict[str, Any], Mapping[str, bytes]]] = []
-        for text in batch.column("ref").to_pylist():
-            ref = ref_of(text)
-            if self.start_error is not None:
-                rows.append(("start-failed", {"id": ref.id, **self.start_error}, {}))
-                continue
-            rows.append(self._one(ref))
-        return output_table(rows, self.provenance)
+        refs = [ref_of(text) for text in batch.column("ref").to_pylist()]
+        if self.start_error is not None:
+            failed: list[Row] = [("start-failed", {"id": ref.id, **self.start_error}, {}) for ref in refs]
+            return output_table(failed, self.provenance)
+        return output_table(self._rows(refs), self.provenance)
 
-    def _one(self, ref: InputRef) -> tuple[Kind, dict[str, Any], Mapping[str, bytes]]:
+    def _rows(self, refs: list[InputRef]) -> list[Row]:
+        """The batch's inputs through the core's batching: several in flight, their items joined per component
+        (one at a time when nothing batches, or under a per-input timeout, which must be able to end this
+        process for the one input that hangs)."""
+        worker = self.worker
+        assert worker is not None
+        if not worker.batches.batching or self.timeout_s is not None or len(refs) < 2:
+            return [self._one(ref) for ref in refs]
+        workers = min(worker.batches.workers, len(refs))
+        return list(run_concurrently(self._one, refs, workers=workers, crew=worker.batches.crew))
+
+    def _one(self, ref: InputRef) -> Row:
         admission: Admission = ray.get(self.ledger.begin.remote(ref.id))
         if admission.verdict == "skip":
             return "skipped", {"id": ref.id}, {}

@@ -20,7 +20,7 @@ import ray
 from ray.data import ActorPoolStrategy, DataContext
 
 from forensic_core import errors
-from forensic_core.engine import ResultSink, RunPlan, StopToken
+from forensic_core.engine import ResultSink, RunPlan, StopToken, WorkerOptions
 from forensic_core.engine.worker import InputWorker
 from forensic_core.errors import ComponentError, ConfigError, ForensicError
 from forensic_core.events import RunObserver
@@ -32,6 +32,7 @@ from forensic_ray.ledger import LedgerStats, start_ledger
 from forensic_ray.rows import OutputRow, input_rows, output_rows
 from forensic_ray.settings import RaySettings
 
+GPU_INPUTS_PER_CALL = 32
 _DATA_LOGGER = logging.getLogger("ray.data")
 _PROGRESS_LOGGER = logging.getLogger("ray.data._internal.progress")
 
@@ -87,7 +88,7 @@ class RayEngine:
         stream = ray.data.from_items(input_rows(plan.inputs), override_num_blocks=len(plan.inputs)).map_batches(
             AnalyzeBatches,
             batch_format="pyarrow",
-            batch_size=settings.batch_size,
+            batch_size=inputs_per_call(settings, plan.options),
             compute=ActorPoolStrategy(size=size.actors, max_tasks_in_flight_per_actor=settings.max_in_flight),
             fn_constructor_kwargs={
                 "document": dict(plan.document),
@@ -148,6 +149,17 @@ class RayEngine:
             stats.timed_out,
             stats.abandoned,
         )
+
+
+def inputs_per_call(settings: RaySettings, options: WorkerOptions) -> int:
+    """Inputs handed to an actor at once: the setting, else enough for the run's batches to fill across inputs
+    (``--workers``, else ``--batch-size``; a GPU actor gathers 32 when neither is given), else 1."""
+    if settings.batch_size is not None:
+        return settings.batch_size
+    wanted = options.workers or options.batch_size
+    if wanted is None:
+        wanted = GPU_INPUTS_PER_CALL if settings.gpus_per_actor > 0 else 1
+    return max(1, wanted)
 
 
 def _rows(stream: ray.data.Dataset) -> Iterator[OutputRow]:

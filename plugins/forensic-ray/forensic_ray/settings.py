@@ -43,12 +43,13 @@ class RaySettings(ComponentSettings):
         description="GPUs Ray reserves for each actor (0: CPU only); Ray sets CUDA_VISIBLE_DEVICES in the actor, "
         "so components configured with device 'cuda' use the GPU they were given",
     )
-    batch_size: int = Field(
-        1,
+    batch_size: int | None = Field(
+        None,
         ge=1,
         le=4096,
-        description="inputs handed to an actor per call; larger amortises scheduling on big clusters, but an "
-        "actor that dies loses (and retries) its whole batch",
+        description="inputs handed to an actor per call, whose items the actor batches across inputs; default: "
+        "the run's --workers, else --batch-size, else 32 with gpus_per_actor > 0, else 1. Larger amortises "
+        "scheduling, but an actor that dies loses (and retries) its whole call",
     )
     max_in_flight: int = Field(
         2,
