@@ -87,6 +87,7 @@ def run_pipeline(
     handle_signals: bool = False,
     batch_size: int | None = None,
     workers: int | None = None,
+    input_timeout: float | None = None,
 ) -> RunOutcome:
     """Analyse ``inputs`` with ``pipeline`` into ``outdir`` (results.jsonl, report.json, renderers' files).
 
@@ -95,6 +96,7 @@ def run_pipeline(
     SIGINT/SIGTERM stop after the input in flight; a second SIGINT abandons it. Errors of the run itself (a
     component that cannot be built, ``fail_fast``) are raised after the report of what was done is written.
     ``batch_size`` and ``workers`` batch items across inputs (:class:`WorkerOptions`); results do not change.
+    ``input_timeout`` (seconds) abandons an input still running after it, records it as failed and goes on.
     """
     outdir = Path(outdir)
     observer = observer or NullObserver()
@@ -119,7 +121,12 @@ def run_pipeline(
                 digest=pipeline.digest(),
                 inputs=todo,
                 options=WorkerOptions(
-                    outdir=str(outdir), save_npy=save_npy, fail_fast=fail_fast, batch_size=batch_size, workers=workers
+                    outdir=str(outdir),
+                    save_npy=save_npy,
+                    fail_fast=fail_fast,
+                    batch_size=batch_size,
+                    workers=workers,
+                    input_timeout_s=input_timeout,
                 ),
                 registry=registry,
                 pool=pool,

@@ -26,6 +26,19 @@ def outdir_option(default: str, help: str) -> Callable[[Any], Any]:
     )
 
 
+def input_timeout_option() -> Callable[[Any], Any]:
+    """``--input-timeout S`` into ``input_timeout`` (None: no limit)."""
+    return click.option(
+        "--input-timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=None,
+        metavar="S",
+        help="Abandon an input still being analysed after S seconds (recorded as failed; the run goes on). The "
+        "local engine then analyses in a worker process it replaces when it is killed; the ray engine replaces "
+        "its actor.",
+    )
+
+
 def batching_options() -> Callable[[Any], Any]:
     """``--batch-size N`` and ``--workers N`` into ``batch_size`` and ``workers`` (None: the defaults)."""
 

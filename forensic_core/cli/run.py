@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from forensic_core.cli.base import cli
-from forensic_core.cli.options import batching_options, outdir_option, pipeline_option
+from forensic_core.cli.options import batching_options, input_timeout_option, outdir_option, pipeline_option
 from forensic_core.registry import get_registry
 from forensic_core.terminal import printable
 
@@ -26,6 +26,7 @@ from forensic_core.terminal import printable
 @click.option("--save-npy", is_flag=True, help="Also save heatmaps as float NPY arrays.")
 @click.option("--no-progress", is_flag=True, help="No progress bar (it is only drawn on a terminal anyway).")
 @batching_options()
+@input_timeout_option()
 def run(
     inputs: tuple[str, ...],
     pipeline_path: Path | None,
@@ -38,6 +39,7 @@ def run(
     no_progress: bool,
     batch_size: int | None,
     workers: int | None,
+    input_timeout: float | None,
 ) -> None:
     """Analyse images, videos and folders; write OUTDIR/report.json and report.html.
 
@@ -77,6 +79,7 @@ def run(
         handle_signals=True,
         batch_size=batch_size,
         workers=workers,
+        input_timeout=input_timeout,
     )
     for problem in outcome.problems:
         click.echo(f"warning: {printable(problem)}", err=True)

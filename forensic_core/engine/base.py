@@ -62,7 +62,8 @@ class WorkerOptions:
 
     ``batch_size`` caps the items per call of each detector, localizer and explainer, joined across inputs
     (None: what each component prefers, else 1); ``workers`` is how many inputs are in flight at once (None: the
-    largest batch size, so that batches fill). See :mod:`forensic_core.engine.batching`.
+    largest batch size, so that batches fill). See :mod:`forensic_core.engine.batching`. ``input_timeout_s``
+    abandons an input still being analysed after that many seconds (recorded as failed; None: no limit).
     """
 
     outdir: str
@@ -71,6 +72,7 @@ class WorkerOptions:
     collect_artifacts: bool = False
     batch_size: int | None = None
     workers: int | None = None
+    input_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,19 @@ class LocalEngine:
     """Runs a plan in the calling process with one :class:`InputWorker` (and its worker threads, if any).
 
     Stops before the next input once ``stop`` is set (the inputs in flight finish and are journaled). It cannot
-    abandon an input that hangs: a per-input timeout needs an engine that runs work in another process (Ray).
+    abandon an input that hangs in this process: with ``input_timeout_s`` the same work runs in a supervised worker
+    process instead (:mod:`.supervised`).
     """
 
     def __init__(self, settings: NoSettings | None = None, context: Any = None) -> None:
         self.settings = settings or NoSettings()
 
     def run(self, plan: RunPlan, sink: ResultSink, observer: RunObserver, stop: StopToken) -> None:
+        if plan.options.input_timeout_s is not None:  # abandonable inputs need a worker process
+            from forensic_core.engine.supervised import SupervisedEngine
+
+            SupervisedEngine(plan.options.input_timeout_s).run(plan, sink, observer, stop)
+            return
         registry = plan.registry or get_registry()
         worker = InputWorker(plan.pipeline, registry, plan.options, pool=plan.pool)
         try:

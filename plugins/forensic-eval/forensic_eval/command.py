@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from forensic_core.cli.options import batching_options, outdir_option, pipeline_option
+from forensic_core.cli.options import batching_options, input_timeout_option, outdir_option, pipeline_option
 
 
 @click.command("eval")
@@ -28,6 +28,7 @@ from forensic_core.cli.options import batching_options, outdir_option, pipeline_
 @click.option("--fail-fast", is_flag=True, help="Stop at the first failing input or component.")
 @click.option("--save-npy", is_flag=True, help="Keep float heatmaps (exact pixel metrics instead of 8-bit PNG).")
 @batching_options()
+@input_timeout_option()
 def eval_command(
     data: Path,
     pipeline_path: Path | None,
@@ -40,6 +41,7 @@ def eval_command(
     save_npy: bool,
     batch_size: int | None,
     workers: int | None,
+    input_timeout: float | None,
 ) -> None:
     """Evaluate a pipeline's detectors and localizers on labelled data.
 
@@ -69,6 +71,7 @@ def eval_command(
         handle_signals=True,
         batch_size=batch_size,
         workers=workers,
+        input_timeout=input_timeout,
     )
     with held(outdir):  # one eval per folder: its run/ journal is locked by the run itself
         outcome = evaluate(data, pipeline_path, get_registry(), outdir, resamples=resamples, options=options)

@@ -30,6 +30,7 @@ class RunOptions:
     handle_signals: bool = False
     batch_size: int | None = None
     workers: int | None = None
+    input_timeout: float | None = None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ def run_and_read(
         handle_signals=options.handle_signals,
         batch_size=options.batch_size,
         workers=options.workers,
+        input_timeout=options.input_timeout,
     )
     results = {result.source: result for result in read_results(outdir)}
     return RunResults(results, outcome.stopped_by, outcome.exit_code)
