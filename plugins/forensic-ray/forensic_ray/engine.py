@@ -94,7 +94,7 @@ class RayEngine:
                 "document": dict(plan.document),
                 "options": options,
                 "ledger": ledger,
-                "timeout_s": settings.input_timeout_s,
+                "timeout_s": settings.input_timeout_s or plan.options.input_timeout_s,  # --input-timeout
             },
             num_cpus=settings.cpus_per_actor,
             num_gpus=settings.gpus_per_actor or None,
