@@ -70,10 +70,16 @@ class TestFusedAllEvidenceNoAnchorContract(TestFusedContract):
 class TestClassicDetectorContract(_Classic, DetectorContract):
     @pytest.fixture
     def spec(self) -> ComponentSpec:
-        return plugin.forensic_register_detectors()[0]
+        return next(spec for spec in plugin.forensic_register_detectors() if spec.name == "classic")
 
 
 class TestClassicDetectorAllEvidenceContract(TestClassicDetectorContract):
     @pytest.fixture
     def settings(self, spec: ComponentSpec) -> plugin.ClassicDetectorSettings:
         return spec.settings(evidence=("ela", "noise", "ghost", "dq", "nadjpg", "blindnoise"))
+
+
+class TestLearnedDetectorContract(_Classic, DetectorContract):
+    @pytest.fixture
+    def spec(self) -> ComponentSpec:
+        return next(spec for spec in plugin.forensic_register_detectors() if spec.name == "learned")

@@ -29,7 +29,7 @@ def test_registers_the_classic_localizers_and_detector() -> None:
         "blindnoise",
         "fused",
     }
-    assert [spec.name for spec in plugin.forensic_register_detectors()] == ["classic"]
+    assert [spec.name for spec in plugin.forensic_register_detectors()] == ["classic", "learned"]
 
 
 def test_settings_reject_out_of_range_qualities_and_unknown_evidence() -> None:

@@ -18,6 +18,11 @@ from forensic_classic.imaging import JPEG_BLOCK, luminance, robust_z, smooth_cel
 # The first AC frequencies in zigzag order: they hold most nonzero coefficients.
 ZIGZAG_AC = ((0, 1), (1, 0), (2, 0), (1, 1), (0, 2), (0, 3), (1, 2), (2, 1), (3, 0), (4, 0), (3, 1), (2, 2))
 MAX_PERIOD = 12
+# Smallest spread (block log-likelihood units) of the robust z-score: on photos with large flat regions most
+# blocks carry no evidence, the median absolute deviation collapses towards 0 and the z-scores blew up to 10^5
+# (skimage's clock). 0.25 is about the 15th percentile of the spread over the photo kit's images (median 0.64),
+# so ordinary photos keep their own spread.
+SPREAD_FLOOR = 0.25
 
 
 def _dct_matrix(n: int = JPEG_BLOCK) -> np.ndarray:
@@ -83,12 +88,14 @@ def dq_cells(image: np.ndarray, *, smoothing: int = 1, frequencies: int = 12) ->
     rows, cols = -(-height // JPEG_BLOCK), -(-width // JPEG_BLOCK)
     llr = np.zeros((rows, cols), dtype=np.float64)
     used = {}
+    steps: dict[str, int] = {}
     coefficients = block_dct(luminance(image)) if min(height, width) >= JPEG_BLOCK else None
     if coefficients is not None:
         full_rows, full_cols = coefficients.shape[:2]
         for u, v in ZIGZAG_AC[:frequencies]:
             plane = coefficients[..., u, v]
             step = estimate_step(plane.ravel())
+            steps[f"{u},{v}"] = step
             quantised = np.rint(plane / step).astype(np.int64)
             limit = int(min(np.percentile(np.abs(quantised), 99.5), 200))
             if limit < 4:
@@ -102,5 +109,7 @@ def dq_cells(image: np.ndarray, *, smoothing: int = 1, frequencies: int = 12) ->
             evidence[(quantised == 0) | (np.abs(quantised) > limit)] = 0.0
             llr[:full_rows, :full_cols] += evidence
             used[f"{u},{v}"] = {"step": step, "period": period}
-    z = robust_z(smooth_cells(llr, smoothing))
-    return CellMap(z=z, block=JPEG_BLOCK, details={"frequencies": used, "unit": "robust z of block log-likelihood"})
+    z = robust_z(smooth_cells(llr, smoothing), floor=SPREAD_FLOOR)
+    return CellMap(
+        z=z, block=JPEG_BLOCK, details={"frequencies": used, "steps": steps, "unit": "robust z of block log-likelihood"}
+    )

@@ -76,18 +76,20 @@ def upsample(cell_map: np.ndarray, shape: tuple[int, int], block: int) -> np.nda
     return np.asarray(scaled, dtype=np.float32)[: shape[0], : shape[1]]
 
 
-def robust_z(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+def robust_z(values: np.ndarray, weights: np.ndarray | None = None, floor: float = 0.0) -> np.ndarray:
     """Standardise by the image-wide median and MAD, so that "unusual" means unusual *for this image*.
 
     ``weights`` (same shape, >= 0) restricts the reference statistics to reliable cells (e.g. not saturated);
-    every cell still gets a score.
+    every cell still gets a score. ``floor`` is the smallest spread used, in the map's own units: a map that is
+    near-constant over most of the image (dq on flat regions) would otherwise turn tiny differences into
+    z-scores in the thousands.
     """
     reference = values if weights is None else values[weights > 0.5]
     if reference.size < 8:
         reference = values.ravel()
     center = float(np.median(reference))
     spread = 1.4826 * float(np.median(np.abs(reference - center)))
-    spread = max(spread, 1e-6 + 1e-3 * abs(center))
+    spread = max(spread, 1e-6 + 1e-3 * abs(center), floor)
     return (values - center) / spread
 
 

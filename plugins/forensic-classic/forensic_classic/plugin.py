@@ -189,6 +189,23 @@ class ClassicDetectorSettings(ComponentSettings):
     )
 
 
+class LearnedDetectorSettings(ComponentSettings):
+    """Learned, calibrated detector over the classic evidence maps."""
+
+    threshold: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="probability at or above which the label is 'fake'; at 0.5 the shipped model flags the share "
+        "of held-out pristine photos stated in its file and in the plugin README",
+    )
+    model: str | None = Field(
+        None,
+        description="path of a model JSON written by benchmarks/fit_classic.py; default: the model shipped with "
+        "the plugin (fitted on the project's photo kit)",
+    )
+
+
 @hookimpl
 def forensic_register_localizers() -> list[ComponentSpec]:
     return [
@@ -262,5 +279,14 @@ def forensic_register_detectors() -> list[ComponentSpec]:
             factory="forensic_classic.components:build_classic_detector",
             requires="numpy, pillow, scipy",
             tags=("weights-free", "heuristic"),
-        )
+        ),
+        ComponentSpec(
+            name="learned",
+            summary="Calibrated probability of a local edit: a logistic model over all classic maps, fitted on "
+            "the project's photo kit (no downloaded weights)",
+            settings=LearnedDetectorSettings,
+            factory="forensic_classic.learned:build_learned_detector",
+            requires="numpy, pillow, scipy",
+            tags=("weights-free", "calibrated"),
+        ),
     ]
