@@ -146,30 +146,42 @@ def test_an_uncached_hub_model_fails_at_once_offline(monkeypatch: pytest.MonkeyP
     assert time.perf_counter() - started < 30  # no retries against an unreachable hub (generous: a shared CPU)
 
 
-def test_a_hub_model_loads_from_its_snapshot_folder(
+def test_a_cached_hub_model_loads_offline_from_the_hub_cache(
     saved: tuple[KfdRuntime, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """hf-hub:ORG/NAME goes through snapshot_download and then loads like a local folder."""
-    import huggingface_hub
-
+    """hf-hub:ORG/NAME: snapshot_download finds the cached snapshot (the hub's cache layout), no network needed."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     original, path = saved
-    snapshot = tmp_path / "snapshot"
-    snapshot.mkdir()
+    repo = tmp_path / "cache" / "models--someone--kfd-tiny"
+    snapshot = repo / "snapshots" / "0123abcd"
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("0123abcd")
     shutil.copy(path, snapshot / "kfd.safetensors")
     shutil.copy(sidecar_path(path), snapshot / "kfd.json")
-    calls: list[tuple[str, dict[str, object]]] = []
-
-    def fake_snapshot_download(repo_id: str, **kwargs: object) -> str:
-        calls.append((repo_id, kwargs))
-        return str(snapshot)
-
-    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_snapshot_download)
-    assert_same_outputs(original, KfdRuntime(weights_only("hf-hub:someone/kfd-tiny")))
-    repo_id, kwargs = calls[0]
-    assert repo_id == "someone/kfd-tiny" and kwargs["local_files_only"] is True
-    assert set(kwargs["allow_patterns"]) == {"kfd.safetensors", "kfd.json", "README.md"}  # type: ignore[arg-type]
+    loaded = KfdRuntime(weights_only("hf-hub:someone/kfd-tiny", cache_dir=str(tmp_path / "cache")))
+    assert_same_outputs(original, loaded)
     with pytest.raises(ConfigError, match="hf-hub:ORG/NAME"):
         KfdRuntime(weights_only("hf-hub:no-slash"))
+
+
+def test_an_uncached_hub_model_fails_at_once_when_the_hub_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import socket
+
+    attempts: list[object] = []
+
+    def refuse(address: object, *args: object, **kwargs: object) -> socket.socket:
+        attempts.append(address)
+        raise OSError("network is unreachable (test)")
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    with pytest.raises(MissingWeightsError, match="cannot be reached") as caught:
+        KfdRuntime(weights_only("hf-hub:someone/kfd-tiny", cache_dir=str(tmp_path / "cache")))
+    assert "weights hf-hub:someone/kfd-tiny" in str(caught.value) and len(attempts) == 1  # one probe, no retries
 
 
 def test_tensors_that_are_not_the_sidecars_are_refused(saved: tuple[KfdRuntime, Path], tmp_path: Path) -> None:
