@@ -63,9 +63,16 @@ def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": Problem} for code in codes}
 
 
-def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], None] | None = None) -> FastAPI:
+def create_app(
+    service: Service,
+    *,
+    warm: bool = True,
+    on_ready: Callable[[], None] | None = None,
+    on_stop: Callable[[], None] | None = None,
+) -> FastAPI:
     """The app over ``service``. At start-up ``warm`` builds the components; unfinished analyses are queued again;
-    then ``on_ready`` is called (the command prints the address)."""
+    then ``on_ready`` is called (the command prints the address). ``on_stop`` runs after the service is closed
+    (the command releases the data folder's lock: uvicorn ends the process by re-raising SIGTERM afterwards)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -78,6 +85,8 @@ def create_app(service: Service, *, warm: bool = True, on_ready: Callable[[], No
             yield
         finally:
             await run_in_threadpool(service.close)
+            if on_stop is not None:
+                on_stop()
 
     app = FastAPI(
         title="forensic",

@@ -107,6 +107,7 @@ def serve(
         )
     import uvicorn
 
+    from forensic_core.outlock import held
     from forensic_serve.app import create_app
     from forensic_serve.config import ServeConfig
     from forensic_serve.service import Service
@@ -127,17 +128,19 @@ def serve(
         token_env=token_env,
         token=os.environ.get(token_env) or None,
     )
-    click.echo(f"loading the pipeline and its models ({pipeline_path or 'default'}) ...", err=True)
-    listening = bind(host, port)
-    bound = listening.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
+    # one server per data folder: two would resume the same analyses and evict each other's sessions
+    with held(data_dir, command="forensic serve") as lock:
+        click.echo(f"loading the pipeline and its models ({pipeline_path or 'default'}) ...", err=True)
+        listening = bind(host, port)
+        bound = listening.getsockname()[1]
+        shown = f"[{host}]" if ":" in host else host
 
-    def ready() -> None:
-        click.echo(f"forensic serve: http://{shown}:{bound}/ (API schema at /openapi.json)", err=True)
+        def ready() -> None:
+            click.echo(f"forensic serve: http://{shown}:{bound}/ (API schema at /openapi.json)", err=True)
 
-    app = create_app(Service(config), on_ready=ready)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
-    server.run(sockets=[listening])
+        app = create_app(Service(config), on_ready=ready, on_stop=lock.release)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=10))
+        server.run(sockets=[listening])
 
 
 def bind(host: str, port: int) -> socket.socket:
