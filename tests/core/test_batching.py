@@ -252,3 +252,31 @@ def test_wrapping_shares_one_batcher_per_instance_and_respects_preferences(fake_
     assert all(isinstance(b.instance, Batcher) and b.lock is None for b in wrapped.values())
     assert preferred_batch_size(object()) == 1
     analyzer.close()
+
+
+def test_a_stop_during_a_batched_run_journals_every_input_started_and_starts_no_other(
+    fake_registry, register_plugin, tmp_path
+):
+    from forensic_core.engine import StopToken
+
+    images(tmp_path / "in", [10 * i for i in range(12)])
+    stop = StopToken()
+    sizes: list[int] = []
+
+    class StopsOnFirstCall:  # as SIGINT arriving while the first batch runs
+        def detect(self, items: Sequence[MediaItem]) -> list[Detection]:
+            sizes.append(len(items))
+            stop.stop("SIGINT")
+            return [Detection.from_score(0.5) for _ in items]
+
+    class Plugin:
+        @hookimpl
+        def forensic_register_detectors(self) -> list[ComponentSpec]:
+            return [ComponentSpec("stopper", "stops the run", factory=lambda s, ctx: StopsOnFirstCall())]
+
+    register_plugin(Plugin(), "stopper-plugin")
+    pipeline = load_pipeline({"detectors": ["stopper"]}, fake_registry)
+    outcome = run_pipeline(pipeline, fake_registry, [tmp_path / "in"], tmp_path / "out", batch_size=4, stop=stop)
+    journal = (tmp_path / "out" / "results.jsonl").read_text().splitlines()
+    assert sizes == [4]  # the first batch's inputs were in flight; none started after the stop
+    assert len(journal) == 4 and outcome.summary.not_started == 8 and outcome.summary.interrupted
