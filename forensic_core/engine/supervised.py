@@ -79,6 +79,8 @@ class SupervisedEngine:
                     _requeue(todo, in_flight)
                     continue
                 kind = message[0]
+                if kind == "died" and not worker.ready:  # building the components kills it: so would the next
+                    raise ComponentError(f"the worker process died while building the components ({message[1]})")
                 if kind == "died":
                     worker, self.replaced = None, self.replaced + 1
                     for key, (ref, _began) in list(in_flight.items()):
@@ -89,6 +91,7 @@ class SupervisedEngine:
                             self._deliver(_failed(ref, why), None, sink, observer)
                     _requeue(todo, in_flight)
                 elif kind == "provenance":
+                    worker.ready = True
                     if not recorded:
                         sink.provenance([ComponentProvenance.model_validate(p) for p in message[1]])
                         recorded = True
@@ -163,6 +166,7 @@ class _Worker:
     def __init__(self, process: Any, connection: Connection) -> None:
         self.process = process
         self.connection = connection
+        self.ready = False  # the components are built (it sent their provenance)
 
     @classmethod
     def start(cls, plan: RunPlan, registry: Registry) -> _Worker:

@@ -26,6 +26,7 @@ from PIL import Image
 from forensic_core import ComponentSpec, Detection, MediaItem, hookimpl
 from forensic_core.config import load_pipeline
 from forensic_core.engine.supervised import SupervisedEngine
+from forensic_core.errors import ComponentError
 from forensic_core.runner import run_pipeline
 
 LIBC = ctypes.PyDLL(None)  # the process's own symbols: libc's sleep, called with the GIL held
@@ -62,6 +63,7 @@ class Plugin:
         return [
             ComponentSpec("hanging", "hangs in C on hang*", factory=lambda s, ctx: HangingDetector()),
             ComponentSpec("crashing", "exits on crash*", factory=lambda s, ctx: CrashingDetector()),
+            ComponentSpec("dies-when-built", "exits in its factory", factory=lambda s, ctx: os._exit(4)),
         ]
 
 
@@ -136,6 +138,14 @@ def test_a_worker_that_dies_is_replaced_and_its_input_failed_after_a_retry(regis
         by_name["crash.png"].error
     )
     assert by_name["a.png"].status == by_name["c.png"].status == "ok"
+
+
+def test_a_worker_that_dies_while_building_fails_the_run_at_once(registry: Any, tmp_path: Path) -> None:
+    paths = images(tmp_path / "in", ["a.png", "b.png"])
+    pipeline = load_pipeline({"detectors": ["dies-when-built"]}, registry)
+    with pytest.raises(ComponentError, match=r"died while building the components \(exit code 4\)"):
+        run_pipeline(pipeline, registry, paths, tmp_path / "out", input_timeout=60)
+    assert (tmp_path / "out" / "report.json").exists()  # the report of what was done is still written
 
 
 def test_the_cli_option_reaches_the_engine(forensic_cli: Any, registry: Any, tmp_path: Path) -> None:
