@@ -123,3 +123,19 @@ def test_the_lock_of_a_killed_run_is_taken_over_by_the_resume(tmp_path, pipeline
     assert f"took over a stale lock of PID {killed.pid}" in stderr
     assert len((out / "results.jsonl").read_text().splitlines()) == 3
     assert not (out / LOCK).exists()
+
+
+def test_overwrite_keeps_the_lock_even_when_a_manifest_lists_it(fake_registry, tmp_path):
+    from forensic_core.config import load_pipeline
+    from forensic_core.outlock import locked_outdir
+    from forensic_core.runner import run_pipeline
+
+    make_images(tmp_path / "in", 1)
+    out = tmp_path / "out"
+    run_pipeline(load_pipeline({"detectors": ["brightness"]}, fake_registry), fake_registry, [tmp_path / "in"], out)
+    manifest = json.loads((out / "run.json").read_text())
+    (out / "run.json").write_text(json.dumps({**manifest, "written": [LOCK, "report.html"]}))
+    with locked_outdir(out, resume=False, overwrite=True):
+        assert (out / LOCK).exists() and not (out / "report.html").exists()
+        with pytest.raises(OutputError, match="another run is writing"):
+            acquire(out)
