@@ -24,6 +24,7 @@ import dataclasses
 import multiprocessing
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -120,6 +121,11 @@ class SupervisedEngine:
                 worker.kill()
             elif worker is not None:
                 worker.close()
+            if self.replaced:
+                sys.stderr.write(
+                    f"engine local: {self.timed_out} input(s) abandoned after {self.timeout_s:g} s, "
+                    f"{self.replaced} worker process(es) replaced\n"
+                )
 
     @staticmethod
     def _deliver(result: InputResult, files: dict[str, bytes] | None, sink: ResultSink, observer: RunObserver) -> None:

@@ -157,6 +157,7 @@ def test_the_cli_option_reaches_the_engine(forensic_cli: Any, registry: Any, tmp
     assert result.exit_code == 1, result.output
     assert "1/2 inputs analysed" in result.output
     assert "timed out after 1 s" in (tmp_path / "out" / "results.jsonl").read_text()
+    assert "engine local: 1 input(s) abandoned after 1 s, 1 worker process(es) replaced" in result.stderr
 
 
 def test_the_timeout_must_be_positive() -> None:
