@@ -466,7 +466,9 @@ def _to_pipeline(parsed: Any, registry: Registry, label: str) -> Pipeline:
         faces=entry("faces", parsed.faces) if parsed.faces else None,
         dialog=entry("dialog", parsed.dialog) if parsed.dialog else None,
         engine=entry("engine", parsed.engine) if parsed.engine else None,
-        document=parsed.model_dump(mode="json"),
+        # exclude_unset: a worker rebuilding from the document sees the same settings as explicitly set (a plugin
+        # may take what was left out from a model file, e.g. the kfd backbone from its weights' sidecar)
+        document=parsed.model_dump(mode="json", exclude_unset=True),
         video=parsed.video,
         inputs=parsed.inputs,
         requires=tuple(parsed.requires),

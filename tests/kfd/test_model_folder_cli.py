@@ -158,16 +158,60 @@ def test_export_upgrades_a_format_1_run(cli: Any, trained: tuple[Path, Any], tmp
 
 
 @pytest.mark.parametrize("command", ["run", "eval"])
-def test_a_settings_sidecar_conflict_is_one_line_and_exit_2(
-    cli: Any, trained: tuple[Path, Any], images: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+@pytest.mark.parametrize(
+    ("settings", "pattern"),
+    [
+        ({"backbone": "ViT-B-16"}, r"backbone='ViT-B-16'.*backbone='kfd-tiny'.*remove 'backbone'"),
+        ({"weights": "hf-hub:someone/absent"}, r"hf-hub:someone/absent are not in the local cache.*HF_HUB_OFFLINE"),
+    ],
+    ids=["conflict", "uncached-hub"],
+)
+def test_a_conflict_or_missing_hub_model_is_one_line_and_exit_2(
+    cli: Any,
+    trained: tuple[Path, Any],
+    images: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    command: str,
+    settings: dict[str, str],
+    pattern: str,
 ) -> None:
     run, _ = trained
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    settings = {"weights": str(run / "kfd.safetensors"), "backbone": "ViT-B-16"}
-    pipeline = write_pipeline(tmp_path / "conflict.yaml", settings)
+    pipeline = write_pipeline(tmp_path / "p.yaml", {"weights": str(run / "kfd.safetensors"), **settings})
     target = str(images / ("face0.png" if command == "run" else "data.csv"))
     result = cli(command, target, "-p", str(pipeline), "-o", str(tmp_path / "out"))
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1, result.output
-    assert re.search(r"backbone='ViT-B-16'.*backbone='kfd-tiny'.*remove 'backbone'", lines[0]), lines[0]
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_a_weights_only_pipeline_rebuilt_from_its_document_loads_the_same(
+    trained: tuple[Path, Any], forensic_registry: Any, register_plugin: Any
+) -> None:
+    """Remote workers (Ray actors) rebuild the pipeline from its validated document: settings left out must stay
+    left out there, or the default backbone would look explicit and contradict the sidecar."""
+    from forensic_core.config import load_pipeline
+    from forensic_kfd import plugin as kfd_plugin
+
+    run, _ = trained
+    register_plugin(kfd_plugin, "forensic-kfd", "0.1.0")
+    document = {"detectors": [{"name": "kfd", "settings": {"weights": str(run / "kfd.safetensors"), "device": "cpu"}}]}
+    rebuilt = load_pipeline(load_pipeline(document, forensic_registry).document, forensic_registry)
+    settings = rebuilt.detectors[0].settings
+    assert settings.model_fields_set == {"weights", "device"}
+    assert KfdRuntime(settings).backbone_identity == "kfd-tiny/random(seed=0)"
+
+
+def test_weights_alone_score_like_the_model_training_ended_with(trained: tuple[Path, Any], images: Path) -> None:
+    """In process, without the CSV's rounding: the runtime that ``weights`` alone builds runs the trained model."""
+    from forensic_kfd.settings import KfdSettings
+
+    run, model = trained
+    runtime = KfdRuntime(KfdSettings.model_validate({"weights": str(run / "kfd.safetensors"), "device": "cpu"}))
+    names = [f"face{index}.png" for index in range(6)]
+    items = [MediaItem(image=np.asarray(Image.open(images / name).convert("RGB")), source=name) for name in names]
+    loaded = [analysis.score for analysis in runtime.analyse(items)]
+    expected = in_process_scores(model, images)
+    np.testing.assert_allclose(loaded, [expected[name] for name in names], rtol=1e-6, atol=1e-7)
