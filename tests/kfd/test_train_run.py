@@ -233,6 +233,7 @@ def test_cli_trains_and_errors_are_one_line(tmp_path: Path) -> None:
     result = runner.invoke(build_cli(), ["kfd", "train", str(config), "-o", str(tmp_path / "run"), "--set", "steps=3"])
     assert result.exit_code == 0, result.output
     assert "weights:" in result.output and "frame_auc" in result.output
+    assert f"settings: {{weights: {tmp_path / 'run' / 'kfd.safetensors'}}}" in result.output  # how to load it
     assert json.loads((tmp_path / "run" / "val.jsonl").read_text().splitlines()[-1])["step"] == 3
     bad = runner.invoke(build_cli(), ["kfd", "train", str(config), "-o", str(tmp_path / "x"), "--set", "optim.lr=-1"])
     assert bad.exit_code != 0

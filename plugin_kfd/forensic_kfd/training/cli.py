@@ -25,6 +25,10 @@ def run_train(config_path: str, output: str, overrides: Sequence[str], resume: b
     click.echo("last step: " + json.dumps({k: round(v, 4) for k, v in result.final.items()}))
     if result.validation:
         click.echo("validation: " + json.dumps({k: round(v, 4) for k, v in result.validation.items()}))
+    click.echo(
+        f"load it with: detectors: [{{name: kfd, settings: {{weights: {result.weights}}}}}] (the sidecar names the "
+        f"backbone); a model folder with a card: forensic kfd export {output} DIR"
+    )
 
 
 @click.command("train")
