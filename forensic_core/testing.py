@@ -6,8 +6,10 @@ Enable it with ``pytest_plugins = ["forensic_core.testing"]`` in a ``conftest.py
   plugin object for one test), ``forensic_cli`` (invoke the ``forensic`` CLI against that registry);
 * contract suites to subclass, one per component kind: :class:`DetectorContract`, :class:`LocalizerContract`,
   :class:`ExplainerContract`, :class:`FaceDetectorContract`, :class:`DialogContract`. A subclass provides the
-  ``spec`` fixture (and optionally ``settings``, ``items``, ``registration_module``, ``detector``) and inherits
-  tests of the settings model, output types/ranges/shapes, determinism and lazy import;
+  ``spec`` fixture (and optionally ``settings``, ``items``, ``registration_module``, ``detector``, ``face_photo``)
+  and inherits tests of the settings model, output types/ranges/shapes, determinism and lazy import. Each suite
+  fails when the component is wrong, not only when it crashes: a dialog backend must answer from the findings, a
+  face detector must find the face in a real photo, explainer maps and figures must be real images;
 * test data: :func:`random_items` (small generated scenes with edges, flat and smooth areas, stripes and noise)
   and :class:`EdgeEnergyDetector` (a deterministic detector, the explainer contract's default ``detector``).
 """
@@ -28,7 +30,7 @@ from pydantic import ValidationError
 
 from forensic_core.components import ComponentSpec
 from forensic_core.context import BuildContext
-from forensic_core.results import Detection, Explanation, Face, Findings, Localization, MediaItem, Message
+from forensic_core.results import Box, Detection, Explanation, Face, Findings, Localization, MediaItem, Message
 
 HEAVY_MODULES = ("torch", "timm", "open_clip", "transformers", "cv2", "scipy", "skimage", "matplotlib")
 
@@ -127,8 +129,13 @@ class _ComponentContract:
         return random_items()
 
     @pytest.fixture
-    def registration_module(self) -> str | None:
-        return None
+    def registration_module(self, spec: ComponentSpec) -> str:
+        """The module whose import must stay light; by default the one defining the settings model.
+
+        The registration module imports its settings models, so that module is loaded by discovery and must be
+        light too. Plugins written before this default keep passing without naming the fixture.
+        """
+        return spec.settings.__module__
 
     @pytest.fixture
     def context(self) -> Iterator[BuildContext]:
@@ -155,9 +162,7 @@ class _ComponentContract:
         assert spec.settings.model_validate_json(settings.model_dump_json()) == settings
         json.dumps(spec.settings.model_json_schema())
 
-    def test_registration_module_does_not_import_heavy_libraries(self, registration_module: str | None) -> None:
-        if registration_module is None:
-            pytest.skip("no registration_module fixture given")
+    def test_registration_module_does_not_import_heavy_libraries(self, registration_module: str) -> None:
         assert imported_heavy_modules(f"import {registration_module}") == []
 
 
@@ -234,22 +239,91 @@ class ExplainerContract(_ComponentContract):
     def test_figures_decode_as_images(
         self, component: Any, items: list[MediaItem], detector: Any, detections: Any
     ) -> None:
+        """Every image figure decodes (by its content, not its suffix) to a picture of positive size."""
         from PIL import Image
 
         first_detections = detections[:1] if detections else None
         for result in component.explain(items[:1], detector=detector, detections=first_detections):
-            for figure in result.figures.values():
-                if figure.suffix in (".png", ".jpg", ".gif", ".webp"):
-                    with Image.open(io.BytesIO(figure.data)) as img:
-                        img.load()
+            for name, figure in result.figures.items():
+                if figure.suffix.lower() not in (".png", ".jpg", ".jpeg", ".gif", ".webp"):
+                    continue
+                assert figure.data, f"figure {name!r} is empty"
+                with Image.open(io.BytesIO(figure.data)) as img:
+                    img.load()
+                    assert img.width > 0 and img.height > 0, f"figure {name!r} is {img.size}"
+
+    def test_maps_are_unit_range_images_of_the_item(
+        self, component: Any, items: list[MediaItem], detector: Any, detections: Any
+    ) -> None:
+        """Explanation maps are finite 2-D float arrays in [0, 1], of positive size and at most the item's
+        resolution (the report scales them onto the image; a coarse grid, like an occlusion's, is allowed)."""
+        results = component.explain(items, detector=detector, detections=detections)
+        for result, item in zip(results, items, strict=True):
+            for name, heatmap in result.maps.items():
+                heatmap = np.asarray(heatmap)
+                assert heatmap.ndim == 2 and heatmap.size > 0, f"map {name!r} has shape {heatmap.shape}"
+                assert heatmap.shape[0] <= item.height and heatmap.shape[1] <= item.width, (
+                    f"map {name!r} is {heatmap.shape}, larger than the {item.height}x{item.width} item"
+                )
+                assert np.issubdtype(heatmap.dtype, np.floating), f"map {name!r} is {heatmap.dtype}"
+                assert np.isfinite(heatmap).all(), f"map {name!r} has NaN or inf"
+                assert heatmap.min() >= 0.0 and heatmap.max() <= 1.0, f"map {name!r} leaves [0, 1]"
+
+
+ASTRONAUT_FACE = Box(175, 65, 275, 180)
+"""The face in scikit-image's ``astronaut`` photo (512 x 512), forehead to chin and ear to ear, checked by hand."""
+
+
+def astronaut_photo() -> tuple[np.ndarray, Box]:
+    """scikit-image's astronaut photo and its face box; a failure naming what to install when it is missing.
+
+    A face detector suite that cannot get a photo with a face must say so, not pass on images without faces.
+    """
+    try:
+        from skimage import data
+    except ImportError:
+        pytest.fail(
+            "FaceDetectorContract needs a real face photo: install scikit-image (it ships with "
+            "'forensic-core[test]') or override the 'face_photo' fixture to return (image, face_box)",
+            pytrace=False,
+        )
+    return data.astronaut(), ASTRONAUT_FACE
+
+
+def overlap(box: Box, other: Box) -> float:
+    """Share of ``other``'s area that ``box`` covers (0..1)."""
+    width = min(box.x1, other.x1) - max(box.x0, other.x0)
+    height = min(box.y1, other.y1) - max(box.y0, other.y0)
+    area = (other.x1 - other.x0) * (other.y1 - other.y0)
+    return max(width, 0) * max(height, 0) / area if area > 0 else 0.0
 
 
 class FaceDetectorContract(_ComponentContract):
-    """Contract for face detectors: faces inside the image, crop boxes containing face boxes, regions named."""
+    """Contract for face detectors: the face in a real photo found, faces inside the image, crop boxes containing
+    face boxes, regions named.
+
+    ``face_photo`` (default: :func:`astronaut_photo`) is an RGB photo with one face and that face's box; a box
+    found must cover at least a quarter of it and span less than half the photo (a detector that calls the whole
+    image a face fails).
+    """
 
     @pytest.fixture
     def face_image(self, items: list[MediaItem]) -> np.ndarray:
         return items[0].image
+
+    @pytest.fixture
+    def face_photo(self) -> tuple[np.ndarray, Box]:
+        return astronaut_photo()
+
+    def test_finds_the_face_in_a_real_photo(self, component: Any, face_photo: tuple[np.ndarray, Box]) -> None:
+        image, expected = face_photo
+        height, width = image.shape[:2]
+        faces = component.detect_faces(image)
+        assert faces, f"no face found in the {width}x{height} photo (its face is at {expected})"
+        best = max(faces, key=lambda face: overlap(face.box, expected))
+        box = best.box
+        assert overlap(box, expected) >= 0.25, f"no face box covers the face at {expected}: best is {box}"
+        assert (box.x1 - box.x0) * (box.y1 - box.y0) < 0.5 * width * height, f"{box} is most of the photo"
 
     def test_faces_lie_inside_the_image(self, component: Any, face_image: np.ndarray) -> None:
         height, width = face_image.shape[:2]
@@ -292,11 +366,27 @@ class DialogContract(_ComponentContract):
         assert all(isinstance(chunk, str) for chunk in chunks), chunks
         return "".join(chunks)
 
-    def test_reply_streams_a_non_empty_answer(self, component: Any, findings: Findings) -> None:
+    @staticmethod
+    def answer_about(component: Any, findings: Findings, question: str) -> str:
+        """The backend's own answer to ``question`` about ``findings`` (no session: nothing added by the core)."""
         from forensic_core.dialog import cite_findings, evidence_prompt
 
-        conversation = [Message("system", evidence_prompt(cite_findings(findings))), Message("user", "Is it fake?")]
-        assert self.joined(component.reply(findings, conversation)).strip()
+        conversation = [Message("system", evidence_prompt(cite_findings(findings))), Message("user", question)]
+        return DialogContract.joined(component.reply(findings, conversation))
+
+    def test_reply_streams_a_non_empty_answer(self, component: Any, findings: Findings) -> None:
+        assert self.answer_about(component, findings, "Is it fake?").strip()
+
+    def test_answer_depends_on_the_findings(self, component: Any) -> None:
+        """The same question about a clearly fake and a clearly real input gets different answers from the
+        backend itself: a backend that ignores the findings fails."""
+        question = "Is this image a deepfake?"
+        fake = Findings(source="x.png", detections={"d": Detection.from_score(0.97)}, localizations={})
+        real = Findings(source="x.png", detections={"d": Detection.from_score(0.03)}, localizations={})
+        fake_answer = self.answer_about(component, fake, question).strip()
+        real_answer = self.answer_about(component, real, question).strip()
+        assert fake_answer and real_answer
+        assert fake_answer != real_answer, f"the same answer for a fake and a real input: {fake_answer!r}"
 
     def test_accepts_embeddings_is_a_bool_when_declared(self, component: Any) -> None:
         """``accepts_embeddings`` is optional (API 1.1): declared, it is a bool; absent, the host takes False."""
@@ -309,12 +399,29 @@ class DialogContract(_ComponentContract):
     def test_session_answer_cites_the_verdict(self, component: Any, findings: Findings) -> None:
         from forensic_core.dialog import DialogSession
 
-        session = DialogSession(findings, component, backend_name="under-test")
+        recorder = _RecordingBackend(component)
+        session = DialogSession(findings, recorder, backend_name="under-test")
         answer = session.ask("Is this image a deepfake?")
-        assert answer.role == "assistant" and answer.content.strip() and answer.backend == "under-test"
+        assert answer.role == "assistant" and answer.backend == "under-test"
+        own = recorder.texts[0].strip()
+        assert own, "the backend returned no text"
+        assert answer.content.startswith(own), "the recorded answer is not the backend's"
         first = next(iter(findings.detections))
         assert answer.evidence and answer.evidence[0]["component"] == first
         assert [m.role for m in session.history] == ["user", "assistant"]
+
+
+class _RecordingBackend:
+    """Passes a backend's replies through as one message and keeps their text (what the backend itself said)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.backend = backend
+        self.texts: list[str] = []
+
+    def reply(self, findings: Findings, conversation: Sequence[Message]) -> Message:
+        text = DialogContract.joined(self.backend.reply(findings, conversation))
+        self.texts.append(text)
+        return Message("assistant", text)
 
 
 @pytest.fixture
