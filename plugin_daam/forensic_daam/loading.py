@@ -2,8 +2,10 @@
 
 Pretrained weights come from the Hugging Face hub through timm; a local checkpoint (safetensors preferred,
 ``torch.load(weights_only=True)`` otherwise) replaces them. When the hub is unreachable the command must fail at
-once, not after ~47 s of retries, so the hub is probed first and huggingface_hub is put offline if it does not
-answer: cached weights still load, missing ones fail immediately.
+once, not after ~47 s of retries, so the hub is probed once and, when it does not answer, the weights are looked
+up in the local hub cache only (``local_files_only``) and handed to timm as a file: cached weights still load,
+missing ones fail immediately. The process environment is left as it was (other components in the same process
+decide about the network for themselves).
 """
 
 from __future__ import annotations
@@ -32,6 +34,36 @@ def hub_reachable(timeout: float = 1.5) -> bool:
         return False
 
 
+def hub_cache_dir() -> Path:
+    """The hub cache huggingface_hub uses (HF_HUB_CACHE, else HF_HOME/hub), read now rather than at its import."""
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    return Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface")) / "hub"
+
+
+def cached_pretrained_file(name: str) -> str | None:
+    """The local cache's copy of timm model ``name``'s hub weights (no network), or None when it has none."""
+    import timm.models
+    from huggingface_hub import hf_hub_download
+
+    config = timm.models.get_pretrained_cfg(name)
+    repo_id = getattr(config, "hf_hub_id", None)
+    if not repo_id:
+        return None
+    names = [config.hf_hub_filename] if config.hf_hub_filename else ["model.safetensors", "pytorch_model.bin"]
+    repo_id, _, revision = repo_id.partition("@")
+    for filename in names:
+        try:
+            return str(
+                hf_hub_download(
+                    repo_id, filename, revision=revision or None, cache_dir=hub_cache_dir(), local_files_only=True
+                )
+            )
+        except Exception:  # not cached (or a broken cache entry): try the next name, then report missing weights
+            continue
+    return None
+
+
 def read_state_dict(path: Path) -> dict[str, Any]:
     """A state dict from ``.safetensors`` or a torch file (unwrapping 'model' / 'state_dict', 'module.')."""
     import torch
@@ -57,14 +89,17 @@ def read_state_dict(path: Path) -> dict[str, Any]:
 def load_timm_model(name: str, checkpoint: Path | None = None, **model_args: Any) -> Any:
     """``timm.create_model(name)`` in eval mode: pretrained without ``checkpoint``, else its weights."""
     offline = checkpoint is None and not hub_reachable()
-    if offline:
-        os.environ["HF_HUB_OFFLINE"] = "1"
     import timm
 
     if not timm.is_model(name):
         raise ConfigError(f"unknown timm model {name!r}; see timm.list_models('vit*') for ViT names")
     if checkpoint is None:
         try:
+            if offline:
+                local = cached_pretrained_file(name)
+                if local is None:
+                    raise FileNotFoundError(f"{name!r} is not in the local hub cache")
+                model_args = {**model_args, "pretrained_cfg_overlay": {"file": local}}
             model = timm.create_model(name, pretrained=True, **model_args)
         except Exception as exc:
             where = "the model hub is unreachable" if offline else str(exc).splitlines()[0]
