@@ -50,7 +50,11 @@ def cached_pretrained_file(name: str) -> str | None:
     repo_id = getattr(config, "hf_hub_id", None)
     if not repo_id:
         return None
-    names = [config.hf_hub_filename] if config.hf_hub_filename else ["model.safetensors", "pytorch_model.bin"]
+    names = (
+        [config.hf_hub_filename]
+        if config is not None and config.hf_hub_filename
+        else ["model.safetensors", "pytorch_model.bin"]
+    )
     repo_id, _, revision = repo_id.partition("@")
     for filename in names:
         try:
