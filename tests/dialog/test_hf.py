@@ -56,3 +56,16 @@ def test_the_cache_folder_follows_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv(models.CACHE_ENV, str(tmp_path / "cache"))
     assert models.cache_root(None) == tmp_path / "cache"
     assert models.cache_root(str(tmp_path / "explicit")) == tmp_path / "explicit"
+
+
+def test_sampling_is_seeded_on_a_forked_rng(tiny_lm_folder, fake_findings):
+    """A sampled reply repeats for the same seed and leaves the process's random state as it found it."""
+    import torch
+
+    hf = backend(tiny_lm_folder, temperature=1.0, seed=7)
+    conversation = [Message("system", "Evidence: [1] kfd 0.93"), Message("user", "Is it fake?")]
+    torch.manual_seed(123)
+    state = torch.random.get_rng_state()
+    first = "".join(hf.reply(fake_findings, conversation))
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert "".join(hf.reply(fake_findings, conversation)) == first

@@ -6,6 +6,7 @@ backend also runs KFD on the input's face and feeds the forgery prompt embedding
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -35,6 +36,19 @@ def with_lora(model: Any, config: Any, state: dict[str, torch.Tensor]) -> Any:
     private = copy.deepcopy(model)
     load_lora(add_lora(private, config.lora_rank, config.lora_alpha, config.lora_targets), state)
     return private.eval().requires_grad_(False)
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Sample from ``seed`` on a forked RNG: the process's random state is the same afterwards (other components
+    and the caller's own seeding are not disturbed). ``None``: greedy decoding, nothing to fork."""
+    if seed is None:
+        yield
+        return
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 class HfBackend:
@@ -94,16 +108,16 @@ class HfBackend:
             "streamer": streamer,
             "pad_token_id": tokenizer.pad_token_id,
         }
-        if self.settings.temperature > 0:
+        sampled = self.settings.temperature > 0
+        if sampled:
             kwargs.update(do_sample=True, temperature=self.settings.temperature)
-            torch.manual_seed(self.settings.seed)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         failure: list[BaseException] = []
 
         def generate() -> None:
             try:
-                with torch.no_grad():
+                with torch.no_grad(), seeded(self.settings.seed if sampled else None, first.device):
                     self.model.generate(**kwargs)
             except BaseException as exc:  # re-raised in the caller's thread
                 failure.append(exc)
