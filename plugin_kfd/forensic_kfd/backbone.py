@@ -107,7 +107,7 @@ def _create(model_name: str, pretrained: str | None, *, identity: str, seed: int
     # without changing the caller's random state.
     intended_random = pretrained is None and not model_name.startswith(("hf-hub:", "local-dir:"))
     try:
-        with torch.random.fork_rng(devices=[]), _quiet_root_logger(intended_random):
+        with torch.random.fork_rng(devices=[]), _quiet_open_clip(intended_random):
             torch.manual_seed(seed)
             clip = open_clip.create_model(model_name, pretrained=pretrained, device="cpu", **kwargs)
         tokenizer = _tokenizer(model_name)
@@ -121,17 +121,26 @@ def _create(model_name: str, pretrained: str | None, *, identity: str, seed: int
     return Backbone(clip=clip, tokenizer=tokenizer, identity=identity, preprocess=preprocess)
 
 
+class _OpenClipBelowError(logging.Filter):
+    """Drops open_clip's records below ERROR (it logs through the root logger, not a logger of its own)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or f"{os.sep}open_clip{os.sep}" not in record.pathname
+
+
 @contextlib.contextmanager
-def _quiet_root_logger(quiet: bool) -> Iterator[None]:
+def _quiet_open_clip(quiet: bool) -> Iterator[None]:
     # open_clip warns "initialized randomly" on the root logger; for pretrained: null that is the request itself.
-    root = logging.getLogger()
-    level = root.level
-    if quiet:
-        root.setLevel(logging.ERROR)
+    # A filter for the duration of the call, removed after: the root logger's level and other records untouched.
+    if not quiet:
+        yield
+        return
+    root, only_open_clip = logging.getLogger(), _OpenClipBelowError()
+    root.addFilter(only_open_clip)
     try:
         yield
     finally:
-        root.setLevel(level)
+        root.removeFilter(only_open_clip)
 
 
 @functools.lru_cache(maxsize=8)
