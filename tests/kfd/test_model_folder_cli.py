@@ -32,8 +32,12 @@ TOLERANCE = {"rtol": 2e-2, "atol": 2e-2} if torch.cuda.is_available() else {"rto
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any]:
     """A 4-step tiny run with validation (so RUN/val.jsonl exists), and the in-process model it ended with."""
     run = tmp_path_factory.mktemp("kfd-run")
-    trainer = Trainer(tiny_config(cache__enabled="off", data__val={"reals": ["builtin:lfw"], "start": 94}), run)
-    trainer.run()
+    threads = torch.get_num_threads()
+    try:
+        trainer = Trainer(tiny_config(cache__enabled="off", data__val={"reals": ["builtin:lfw"], "start": 94}), run)
+        trainer.run()
+    finally:
+        torch.set_num_threads(threads)  # the config's threads: 1 is process-wide; later tests expect the default
     return run, trainer.module.kfd
 
 
