@@ -33,3 +33,13 @@ def tiny_runtime() -> Iterator[object]:
     runtime = KfdRuntime(tiny_settings())
     yield runtime
     runtime.close()
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored() -> Iterator[None]:
+    """Tests that build a Trainer directly (threads: 1 in their configs) must not change later tests' threads."""
+    import torch
+
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)

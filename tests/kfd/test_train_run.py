@@ -56,6 +56,14 @@ def base_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return run
 
 
+def test_training_leaves_the_callers_thread_count(tmp_path: Path) -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    train(tiny_config(steps=1, threads=max(1, before - 1) if before > 1 else 2, cache__enabled="off"), tmp_path)
+    assert torch.get_num_threads() == before
+
+
 def test_run_writes_metrics_checkpoints_and_weights(base_run: Path) -> None:
     lines = logged(base_run)
     assert [line["step"] for line in lines] == [1, 2, 3, 4]

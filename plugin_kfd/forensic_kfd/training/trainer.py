@@ -413,5 +413,13 @@ def _truncate_log(path: Path, step: int) -> None:
 
 
 def train(config: TrainConfig, run_dir: str | Path, *, resume: bool = False) -> TrainResult:
-    """Train KFD as ``config`` says, into ``run_dir`` (see :class:`Trainer`)."""
-    return Trainer(config, run_dir, resume=resume).run()
+    """Train KFD as ``config`` says, into ``run_dir`` (see :class:`Trainer`).
+
+    ``config.threads`` sets torch's thread count for the run only: it is process-wide, so the caller's count is
+    restored afterwards (a notebook or a test process goes on with the threads it had).
+    """
+    threads = torch.get_num_threads()
+    try:
+        return Trainer(config, run_dir, resume=resume).run()
+    finally:
+        torch.set_num_threads(threads)
