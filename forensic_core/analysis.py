@@ -89,7 +89,7 @@ class Analyzer:
                 component=built.entry.label,
                 plugin=built.entry.component.plugin,
                 version=built.entry.component.version,
-                settings=built.entry.settings.model_dump(mode="json"),
+                settings=built.settings(),
                 weights=built.weights(),
                 seconds=round(built.seconds, 4),
             )

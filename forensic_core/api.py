@@ -59,6 +59,22 @@ OPTIONAL_MEMBERS: dict[tuple[str, str], OptionalMember] = {
         ),
         OptionalMember(
             "any",
+            "effective_settings",
+            None,
+            "1.2",
+            "a method returning the settings the component runs with when a model file decided some of them; the "
+            "report's provenance shows these instead of the pipeline's",
+        ),
+        OptionalMember(
+            "any",
+            "preferred_batch_size",
+            1,
+            "1.2",
+            "the number of items the component likes per call; the host joins inputs into batches of that size "
+            "unless --batch-size says otherwise",
+        ),
+        OptionalMember(
+            "any",
             "weights_identity",
             None,
             "1.0",

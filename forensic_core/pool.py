@@ -15,6 +15,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
+from forensic_core.api import member
 from forensic_core.components import ComponentKind
 from forensic_core.context import BuildContext
 from forensic_core.errors import ComponentError, ForensicError
@@ -49,6 +50,14 @@ class Built:
 
     def weights(self) -> str | None:
         return self.instance.weights_identity() if isinstance(self.instance, Identified) else None
+
+    def settings(self) -> dict[str, Any]:
+        """The settings for provenance: the component's ``effective_settings()`` when it has that optional
+        member (settings a model file decided), else the pipeline's."""
+        effective = member(self.instance, "effective_settings")
+        if callable(effective):
+            return dict(effective())
+        return self.entry.settings.model_dump(mode="json")
 
 
 def entry_key(entry: ComponentEntry) -> Hashable:

@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from forensic_core.api import member
 from forensic_core.components import ComponentKind
 from forensic_core.engine.base import _current_input
 from forensic_core.pipeline import ComponentEntry
@@ -45,7 +46,7 @@ MAX_AUTO_WORKERS = 64
 def preferred_batch_size(instance: Any) -> int:
     """The batch a component asks for (its optional ``preferred_batch_size`` attribute, which may depend on the
     device it was built on), else the host's default of 1: batching only pays where a component says so."""
-    value = getattr(instance, "preferred_batch_size", None)
+    value = member(instance, "preferred_batch_size")
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         return DEFAULT_BATCH_SIZE
     return value

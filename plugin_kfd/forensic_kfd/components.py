@@ -39,6 +39,18 @@ class _KfdComponent:
     def weights_identity(self) -> str | None:
         return self.runtime.identity
 
+    def effective_settings(self) -> dict[str, Any]:
+        """The settings this model runs with: the pipeline's, with what the weights' sidecar decided filled in
+        (a weights-only pipeline names no backbone; the provenance must name the one that ran)."""
+        source = self.runtime.backbone_source
+        return {
+            **self.settings.model_dump(mode="json"),
+            "backbone": source.name,
+            "pretrained": source.pretrained,
+            "seed": source.seed,
+            "layers": list(self.runtime.block_numbers),
+        }
+
     @property
     def preferred_batch_size(self) -> int:
         """What the host batches across inputs by default (``batch_size`` on CUDA, 1 on CPU)."""

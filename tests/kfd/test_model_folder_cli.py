@@ -114,6 +114,20 @@ def test_eval_with_only_weights_scores_with_the_trained_model(
     assert max(abs(untrained[k] - got[k]) for k in got) > 1e-4  # the trained heads, not the untrained ones, scored
 
 
+def test_the_report_names_the_backbone_the_sidecar_chose(
+    cli: Any, trained: tuple[Path, Any], images: Path, tmp_path: Path
+) -> None:
+    """Provenance shows the settings the model ran with (effective_settings), not the defaults of unset fields."""
+    run, _ = trained
+    pipeline = write_pipeline(tmp_path / "p.yaml", {"weights": str(run / "kfd.safetensors")})
+    result = cli("run", str(images / "face0.png"), "-p", str(pipeline), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    components = json.loads((tmp_path / "out" / "report.json").read_text())["components"]
+    settings = next(c["settings"] for c in components if c["component"] == "kfd")
+    assert (settings["backbone"], settings["pretrained"], settings["seed"]) == ("kfd-tiny", None, 0)
+    assert settings["weights"] == str(run / "kfd.safetensors") and settings["layers"] == [2, 3, 4]
+
+
 def test_export_writes_a_model_folder_with_a_card_that_loads_the_same(
     cli: Any, trained: tuple[Path, Any], images: Path, tmp_path: Path
 ) -> None:
