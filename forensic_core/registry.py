@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import difflib
+import functools
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -416,18 +417,19 @@ def dist_version(name: str) -> str:
 
 
 _current: contextvars.ContextVar[Registry | None] = contextvars.ContextVar("forensic_registry", default=None)
-_discovered: Registry | None = None
+
+
+@functools.cache
+def installed_registry() -> Registry:
+    """The installed plugins, discovered on first use (a memo of the environment, not a setting: the registry a
+    run uses is chosen by :func:`use_registry` and travels in its plan)."""
+    return Registry.discover()
 
 
 def get_registry() -> Registry:
-    """The registry in use: one set by :func:`use_registry`, else the installed plugins (discovered once)."""
-    global _discovered
+    """The registry in use: one set by :func:`use_registry`, else :func:`installed_registry`."""
     current = _current.get()
-    if current is not None:
-        return current
-    if _discovered is None:
-        _discovered = Registry.discover()
-    return _discovered
+    return current if current is not None else installed_registry()
 
 
 @contextlib.contextmanager
