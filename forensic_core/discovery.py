@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from importlib import metadata
 from typing import TYPE_CHECKING, TextIO
 
+from forensic_core import errors
 from forensic_core.errors import PluginLoadError
 from forensic_core.terminal import printable
 
@@ -65,11 +66,8 @@ def normalize_name(name: str) -> str:
 
 
 def one_line(exc: BaseException) -> str:
-    """``Type: message`` on one bounded line (plugin messages can be long, multi-line or empty)."""
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    if len(text) > _REASON_MAX:
-        text = text[: _REASON_MAX - 3] + "..."
-    return text if isinstance(exc, PluginLoadError) else f"{exc.__class__.__name__}: {text}"
+    """``Type: message`` on one bounded line for plugin listings (a load error's own message alone)."""
+    return errors.one_line(exc, limit=_REASON_MAX, bare=(PluginLoadError,))
 
 
 def is_true(value: str | None) -> bool:

@@ -53,3 +53,22 @@ class MissingWeightsError(ForensicError):
 
 class OutputError(ForensicError):
     """The output folder cannot be used as asked (a file, read-only, an earlier run without --resume/--overwrite)."""
+
+
+def one_line(
+    exc: BaseException, *, limit: int | None = None, bare: tuple[type[BaseException], ...] = (ForensicError,)
+) -> str:
+    """An exception as one line for a report, a listing or the terminal (the one shortener, used everywhere).
+
+    Whitespace (newlines included) is collapsed and the text cut to ``limit`` characters with "..." (plugin and
+    decoder messages can be long, multi-line or empty). Exceptions of the ``bare`` types show their message alone
+    (our own errors are written to be read); anything else is ``Type: message``, or the type alone when empty.
+    Pass ``bare=(BaseException,)`` for the message alone whatever the type.
+    """
+    name = exc.__class__.__name__
+    text = " ".join(str(exc).split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 3] + "..."
+    if not text:
+        return name
+    return text if isinstance(exc, bare) else f"{name}: {text}"

@@ -22,7 +22,7 @@ from typing import Any, BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from forensic_core.errors import InputError
+from forensic_core.errors import InputError, one_line
 from forensic_core.results import MediaItem
 
 __all__ = [
@@ -470,6 +470,5 @@ def _os_reason(exc: OSError) -> str:
 
 
 def _short(exc: BaseException) -> str:
-    """One line, bounded length: exception texts from decoders can be multi-line or very long."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= _REASON_MAX else text[: _REASON_MAX - 3] + "..."
+    """Decoder messages alone, bounded (they can be multi-line or very long)."""
+    return one_line(exc, limit=_REASON_MAX, bare=(BaseException,))

@@ -18,7 +18,7 @@ from typing import Any
 from forensic_core.api import member
 from forensic_core.components import ComponentKind
 from forensic_core.context import BuildContext
-from forensic_core.errors import ComponentError, ForensicError
+from forensic_core.errors import ComponentError, ForensicError, one_line
 from forensic_core.pipeline import ComponentEntry
 from forensic_core.protocols import Identified
 
@@ -29,14 +29,6 @@ PROTOCOL_METHODS = {
     ComponentKind.DIALOG: "reply",
     ComponentKind.FACE_DETECTOR: "detect_faces",
 }
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as one line: the message of our own errors, ``Type: message`` for anything else."""
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ForensicError):
-        return text or exc.__class__.__name__
-    return f"{exc.__class__.__name__}: {text}" if text else exc.__class__.__name__
 
 
 @dataclass

@@ -69,8 +69,9 @@ def _entry_points() -> list[metadata.EntryPoint]:
         try:
             found.extend(ep for ep in dist.entry_points if ep.group == _GROUP)
         except Exception as exc:
-            reason = " ".join(str(exc).split()) or exc.__class__.__name__
-            _BROKEN.append((*_name_and_version(dist), f"{exc.__class__.__name__}: {reason}"[:200]))
+            from forensic_core.errors import one_line
+
+            _BROKEN.append((*_name_and_version(dist), one_line(exc, limit=200, bare=())))
     return found
 
 

@@ -22,7 +22,7 @@ from forensic_core.assemble import assemble
 from forensic_core.components import ComponentKind
 from forensic_core.engine.base import Engine, InputRef, RunPlan, StopToken, WorkerOptions
 from forensic_core.engine.plan import PlannedProblem, plan_inputs
-from forensic_core.errors import ConfigError, ForensicError
+from forensic_core.errors import ConfigError, ForensicError, one_line
 from forensic_core.events import NullObserver, RunObserver
 from forensic_core.journal import Journal, JournalResults, StoredReport
 from forensic_core.outlock import locked_outdir
@@ -163,7 +163,9 @@ def _engine(
         try:
             validated = component.spec.settings.model_validate(dict(settings))
         except Exception as exc:
-            raise ConfigError(f"engine {chosen!r} settings: {' '.join(str(exc).split())[:300]}") from None
+            raise ConfigError(
+                f"engine {chosen!r} settings: {one_line(exc, limit=300, bare=(BaseException,))}"
+            ) from None
     elif entry is not None and entry.component == component:
         validated = entry.settings
     else:

@@ -19,7 +19,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from forensic_core.errors import ConfigError, InputError, MissingWeightsError
+from forensic_core.errors import ConfigError, InputError, MissingWeightsError, one_line
 
 
 def hub_reachable(timeout: float = 1.5) -> bool:
@@ -80,7 +80,9 @@ def read_state_dict(path: Path) -> dict[str, Any]:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise InputError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}") from exc
+            raise InputError(
+                f"cannot read checkpoint {path}: {one_line(exc, limit=300, bare=(BaseException,))}"
+            ) from exc
     for key in ("model", "state_dict", "model_ema"):
         if isinstance(state, Mapping) and isinstance(state.get(key), Mapping):
             state = state[key]
@@ -120,7 +122,7 @@ def load_timm_model(name: str, checkpoint: Path | None = None, **model_args: Any
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        detail = " ".join(str(exc).split())[:300]
+        detail = one_line(exc, limit=300, bare=(BaseException,))
         raise ConfigError(f"checkpoint {checkpoint} does not fit timm model {name!r}: {detail}") from exc
     return model.eval()
 

@@ -23,6 +23,7 @@ from urllib.parse import urlparse
 import open_clip
 import torch
 
+from forensic_core import errors
 from forensic_core.errors import ConfigError, MissingWeightsError
 from forensic_kfd.towers import vision_tower
 
@@ -254,5 +255,5 @@ def _looks_like_path(value: str) -> bool:
 
 
 def one_line(error: BaseException) -> str:
-    text = " ".join(str(error).split())
-    return text[:300] + ("..." if len(text) > 300 else "")
+    """The message alone on one line of at most 300 characters (the core's shortener)."""
+    return errors.one_line(error, limit=300, bare=(BaseException,))
