@@ -80,6 +80,7 @@ def run_pipeline(
     observer: RunObserver | None = None,
     engine: str | None = None,
     engine_settings: Mapping[str, Any] | None = None,
+    engine_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     resume: bool = False,
     overwrite: bool = False,
     pool: ComponentPool | None = None,
@@ -97,13 +98,15 @@ def run_pipeline(
     component that cannot be built, ``fail_fast``) are raised after the report of what was done is written.
     ``batch_size`` and ``workers`` batch items across inputs (:class:`WorkerOptions`); results do not change.
     ``input_timeout`` (seconds) abandons an input still running after it, records it as failed and goes on.
+    ``engine_overrides`` (engine name -> settings, e.g. the CLI's ``--address`` for ray) are laid over the chosen
+    engine's settings.
     """
     outdir = Path(outdir)
     observer = observer or NullObserver()
     stop = stop or StopToken()
     started = time.perf_counter()
     with locked_outdir(outdir, resume=resume, overwrite=overwrite), use_registry(registry):
-        engine_name, chosen = _engine(pipeline, registry, engine, engine_settings)
+        engine_name, chosen = _engine(pipeline, registry, engine, engine_settings, engine_overrides or {})
         planned = plan_inputs(inputs, exclude=[outdir], extra_suffixes=_media_suffixes(registry))
         journal = Journal.open(outdir, pipeline, resume=resume, engine=engine_name)
         order = [item.id for item in planned]
@@ -153,7 +156,11 @@ def run_pipeline(
 
 
 def _engine(
-    pipeline: Pipeline, registry: Registry, name: str | None, settings: Mapping[str, Any] | None
+    pipeline: Pipeline,
+    registry: Registry,
+    name: str | None,
+    settings: Mapping[str, Any] | None,
+    overrides: Mapping[str, Mapping[str, Any]],
 ) -> tuple[str, Engine]:
     """The engine a run uses: ``name`` (the CLI's --engine) over the pipeline's ``engine:`` over ``local``."""
     entry = pipeline.engine
@@ -170,6 +177,14 @@ def _engine(
         validated = entry.settings
     else:
         validated = component.spec.settings()
+    if overrides.get(component.name):
+        merged = {**validated.model_dump(exclude_unset=True), **overrides[component.name]}
+        try:
+            validated = component.spec.settings.model_validate(merged)
+        except Exception as exc:
+            raise ConfigError(
+                f"engine {chosen!r} settings: {one_line(exc, limit=300, bare=(BaseException,))}"
+            ) from None
     try:
         instance = component.spec.resolve_factory()(validated, None)
     except ForensicError:

@@ -65,6 +65,8 @@ def run(
     pipeline = load_pipeline(source, registry)
     if pipeline_path is None:
         pipeline = dataclasses.replace(pipeline, source="(default)")
+    from forensic_core.cli.engine_options import engine_overrides
+
     outcome = run_pipeline(
         pipeline,
         registry,
@@ -74,6 +76,7 @@ def run(
         save_npy=save_npy,
         observer=TerminalObserver(progress=not no_progress, echo=click.echo),
         engine=engine,
+        engine_overrides=engine_overrides(),
         resume=resume,
         overwrite=overwrite,
         handle_signals=True,

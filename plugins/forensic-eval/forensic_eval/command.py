@@ -56,6 +56,7 @@ def eval_command(
       forensic eval out/eval-data/manifest.csv -p examples/eval/leaderboard.yaml -o out/leaderboard
       forensic eval ffpp-and-celebdf.yaml -p my-detector.yaml -o eval-ffpp --resume
     """
+    from forensic_core.cli.engine_options import engine_overrides
     from forensic_core.outlock import held
     from forensic_core.registry import get_registry
     from forensic_eval.harness import evaluate
@@ -66,6 +67,7 @@ def eval_command(
         fail_fast=fail_fast,
         save_npy=save_npy,
         engine=engine,
+        engine_overrides=engine_overrides(),
         resume=resume,
         overwrite=overwrite,
         handle_signals=True,

@@ -25,6 +25,7 @@ class RunOptions:
     save_npy: bool = False
     engine: str | None = None
     engine_settings: Mapping[str, Any] | None = None
+    engine_overrides: Mapping[str, Mapping[str, Any]] | None = None
     resume: bool = False
     overwrite: bool = False
     handle_signals: bool = False
@@ -60,6 +61,7 @@ def run_and_read(
         observer=TerminalObserver() if options.handle_signals else None,
         engine=options.engine,
         engine_settings=options.engine_settings,
+        engine_overrides=options.engine_overrides,
         resume=options.resume,
         overwrite=options.overwrite,
         handle_signals=options.handle_signals,

@@ -6,7 +6,6 @@ loaded only when a run chooses ``--engine ray``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +37,9 @@ def forensic_register_engines() -> Sequence[ComponentSpec]:
 def forensic_add_commands(cli: click.Group) -> None:
     """``--address ADDR`` on the commands that take ``--engine``: the Ray cluster ``--engine ray`` joins.
 
-    The option only sets ``RAY_ADDRESS`` (which the engine reads when its ``address`` setting is empty), so the
-    core's commands need no change. ``tryfirst`` makes it run after the hooks that add commands to patch.
+    The option sets the ray engine's ``address`` setting for this command (an engine setting recorded in the click
+    context, laid over the pipeline's by the run; the environment is left alone). ``tryfirst`` makes it run after
+    the hooks that add commands to patch.
     """
     import click
 
@@ -53,12 +53,14 @@ def forensic_add_commands(cli: click.Group) -> None:
                 metavar="ADDR",
                 expose_value=False,
                 callback=_set_address,
-                help="Ray cluster for --engine ray ('auto', 'ray://head:10001'); sets RAY_ADDRESS. Default: a local "
-                "Ray instance sized to this machine.",
+                help="Ray cluster for --engine ray ('auto', 'ray://head:10001'): the engine's address setting. "
+                "Default: the pipeline's, else RAY_ADDRESS, else a local Ray instance sized to this machine.",
             )
         )
 
 
 def _set_address(context: Any, param: Any, value: str | None) -> None:
     if value:
-        os.environ["RAY_ADDRESS"] = value
+        from forensic_core.cli.engine_options import engine_setting
+
+        engine_setting(context, "ray", "address", value)
