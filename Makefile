@@ -4,7 +4,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-PLUGINS := plugins/forensic-classic[fit] plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugins/forensic-serve[test] plugins/forensic-ray plugin_kfd[train] plugin_daam plugin_llm_dialog[hf,llm] examples/third_party_plugin
+PLUGINS := plugins/forensic-classic[fit] plugins/forensic-faces[lbp,landmarks] plugins/forensic-eval plugins/forensic-serve[test] plugins/forensic-ray plugin_kfd[train] plugin_daam plugin_llm_dialog[hf,fpl,llm] examples/third_party_plugin
 OUT ?= demo-report
 export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
