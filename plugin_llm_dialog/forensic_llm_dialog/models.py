@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from forensic_core.errors import ConfigError, MissingWeightsError
+from forensic_core.errors import ConfigError, MissingWeightsError, one_line
 
 SMOLLM2 = "smollm2"
 CACHE_ENV = "FORENSIC_LLM_CACHE"
@@ -117,7 +117,8 @@ def _load(folder: str, gguf: str | None, device: str, root: Path) -> LoadedLM:
             model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
     except OSError as exc:
         raise MissingWeightsError(
-            f"hf: cannot load model {identity}: {' '.join(str(exc).split())[:200]} (offline? give a local folder)"
+            f"hf: cannot load model {identity}: {one_line(exc, limit=200, bare=(BaseException,))} "
+            "(offline? give a local folder)"
         ) from exc
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from forensic_core import BuildContext, Findings, Message
-from forensic_core.errors import ComponentError, ConfigError
+from forensic_core.errors import ComponentError, ConfigError, one_line
 from forensic_llm_dialog.settings import LlmSettings
 
 
@@ -65,4 +65,6 @@ class LlmBackend:
         try:
             yield from (str(chunk) for chunk in response)
         except Exception as exc:
-            raise ComponentError(f"llm: model {self.model.model_id} failed: {' '.join(str(exc).split())}") from exc
+            raise ComponentError(
+                f"llm: model {self.model.model_id} failed: {one_line(exc, bare=(BaseException,))}"
+            ) from exc

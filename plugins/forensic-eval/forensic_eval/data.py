@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from forensic_core.components import ComponentKind
 from forensic_core.context import BuildContext
 from forensic_core.datasets import Dataset, Sample
-from forensic_core.errors import ConfigError
+from forensic_core.errors import ConfigError, one_line
 from forensic_core.registry import Registry
 
 PATH_SETTINGS = ("root", "path", "cache")
@@ -80,7 +80,9 @@ def load_data(source: Path, registry: Registry, context: BuildContext | None = N
     try:
         data = yaml.safe_load(source.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{source}: cannot read data file: {str(exc).splitlines()[0]}") from exc
+        raise ConfigError(
+            f"{source}: cannot read data file: {one_line(exc, limit=200, bare=(BaseException,))}"
+        ) from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: a data file is a mapping with a datasets: list (or give a .csv manifest)")
     model = data_model(registry)
