@@ -69,3 +69,23 @@ def load_gray(data_or_path: bytes | str) -> np.ndarray:
     source = io.BytesIO(data_or_path) if isinstance(data_or_path, bytes) else data_or_path
     with Image.open(source) as img:
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
+
+
+def scale_to_uint8(values: np.ndarray) -> np.ndarray:
+    """Map integer samples to 0..255 linearly over their type's range (16-bit: 65535 -> 255, 32768 -> 128).
+
+    Pillow's ``I`` mode is 32-bit signed but mostly carries 16-bit data (PNG, TIFF); it is treated as 16-bit
+    when every value fits, else over the full int32 range. Float (``F``) images are read as [0, 1] when they
+    fit, else as 0..255 clipped.
+    """
+    if values.dtype.kind == "f":
+        data = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
+        if data.size and data.min() >= 0.0 and data.max() <= 1.0:
+            data = data * 255.0
+        return np.clip(np.rint(data), 0, 255).astype(np.uint8)
+    info = np.iinfo(values.dtype)
+    low, high = int(info.min), int(info.max)
+    if values.dtype == np.int32 and (values.size == 0 or (values.min() >= 0 and values.max() <= 0xFFFF)):
+        low, high = 0, 0xFFFF
+    shifted = values.astype(np.float64) - low
+    return np.rint(shifted * (255.0 / (high - low))).astype(np.uint8)

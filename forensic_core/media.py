@@ -16,14 +16,15 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from forensic_core.errors import InputError, one_line
+from forensic_core.imaging import scale_to_uint8 as _scale_to_uint8
 from forensic_core.results import MediaItem
+from forensic_core.video import load_video_frames
 
 __all__ = [
     "DEFAULT_MAX_PIXELS",
@@ -296,150 +297,6 @@ def _over_white(rgba: np.ndarray) -> np.ndarray:
     alpha = rgba[..., 3:4].astype(np.uint32)
     out = (rgb * alpha + 255 * (255 - alpha) + 127) // 255
     return out.astype(np.uint8)
-
-
-def _scale_to_uint8(values: np.ndarray) -> np.ndarray:
-    """Map integer samples to 0..255 linearly over their type's range (16-bit: 65535 -> 255, 32768 -> 128).
-
-    Pillow's ``I`` mode is 32-bit signed but mostly carries 16-bit data (PNG, TIFF); it is treated as 16-bit
-    when every value fits, else over the full int32 range. Float (``F``) images are read as [0, 1] when they
-    fit, else as 0..255 clipped.
-    """
-    if values.dtype.kind == "f":
-        data = np.nan_to_num(values.astype(np.float64), nan=0.0, posinf=255.0, neginf=0.0)
-        if data.size and data.min() >= 0.0 and data.max() <= 1.0:
-            data = data * 255.0
-        return np.clip(np.rint(data), 0, 255).astype(np.uint8)
-    info = np.iinfo(values.dtype)
-    low, high = int(info.min), int(info.max)
-    if values.dtype == np.int32 and (values.size == 0 or (values.min() >= 0 and values.max() <= 0xFFFF)):
-        low, high = 0, 0xFFFF
-    shifted = values.astype(np.float64) - low
-    return np.rint(shifted * (255.0 / (high - low))).astype(np.uint8)
-
-
-def load_video_frames(path: Path, frames: int, max_pixels: int) -> list[MediaItem]:
-    """Sample ``frames`` frames evenly over a video (first and last included) as RGB media items.
-
-    Indices are ``np.linspace(0, count - 1, frames)`` rounded and made unique, so a video shorter than
-    ``frames`` gives every frame once. ``timestamp`` is the nominal time ``index / fps`` in seconds (None when
-    the container reports no rate). Containers that report no frame count, or a wrong one, are read
-    sequentially instead: a counting pass, then a pass that keeps only the sampled frames, so memory stays
-    at ``frames`` images. Needs OpenCV (the ``video`` extra).
-    """
-    path = Path(path)
-    if frames < 1:
-        raise ValueError(f"frames must be at least 1, got {frames}")
-    try:
-        import cv2
-    except ImportError as exc:
-        raise InputError(f"{path}: reading videos needs OpenCV; pip install 'forensic-core[video]'") from exc
-    check_regular_file(path)
-    try:
-        capture = _open_capture(cv2, path)
-        try:
-            width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
-            height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
-            _check_frame_size(path, width, height, max_pixels)
-            fps = float(capture.get(cv2.CAP_PROP_FPS))
-            count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
-            decoded = _read_by_seeking(cv2, capture, _sample_indices(count, frames)) if count > 0 else None
-        finally:
-            capture.release()
-        if decoded is None:
-            decoded = _read_sequentially(cv2, path, frames)
-    except cv2.error as exc:
-        raise InputError(f"{path}: cannot read video: {_short(exc)}") from exc
-    if not decoded:
-        raise InputError(f"{path}: cannot read video: no frame could be decoded")
-    items = []
-    for index, frame in decoded:
-        image = _bgr_to_rgb(frame)
-        _check_frame_size(path, image.shape[1], image.shape[0], max_pixels)
-        timestamp = index / fps if fps > 0 else None
-        items.append(MediaItem(image=image, source=str(path), frame_index=index, timestamp=timestamp))
-    return items
-
-
-def _open_capture(cv2: ModuleType, path: Path) -> Any:
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise InputError(f"{path}: cannot read video: no installed decoder can open it")
-    return capture
-
-
-def _sample_indices(count: int, frames: int) -> list[int]:
-    """Evenly spaced frame indices over ``count`` frames, first and last included, unique and sorted."""
-    return [int(i) for i in np.unique(np.rint(np.linspace(0, count - 1, frames)).astype(np.int64))]
-
-
-def _check_frame_size(path: Path, width: int, height: int, max_pixels: int) -> None:
-    if width * height > max_pixels:
-        raise InputError(
-            f"{path}: video frames are {width}x{height} = {width * height:,} pixels, over the limit of "
-            f"{max_pixels:,} (decompression-bomb guard; raise max_pixels to accept it)"
-        )
-
-
-# Beyond this gap, seeking (decode from the previous keyframe) beats decoding every frame in between.
-_SEEK_GAP = 32
-
-
-def _read_by_seeking(cv2: ModuleType, capture: Any, indices: list[int]) -> list[tuple[int, np.ndarray]] | None:
-    """Read the frames at ``indices``; None when one cannot be read (the reported count was wrong)."""
-    out: list[tuple[int, np.ndarray]] = []
-    position = 0
-    for index in indices:
-        if index - position > _SEEK_GAP:
-            capture.set(cv2.CAP_PROP_POS_FRAMES, index)
-            position = index
-        while position < index:
-            if not capture.grab():
-                return None
-            position += 1
-        ok, frame = capture.read()
-        if not ok or frame is None:
-            return None
-        position += 1
-        out.append((index, frame))
-    return out
-
-
-def _read_sequentially(cv2: ModuleType, path: Path, frames: int) -> list[tuple[int, np.ndarray]]:
-    """Count the decodable frames, then decode again keeping only the evenly sampled ones."""
-    capture = _open_capture(cv2, path)
-    try:
-        count = 0
-        while capture.grab():
-            count += 1
-    finally:
-        capture.release()
-    if count == 0:
-        return []
-    wanted = set(_sample_indices(count, frames))
-    out: list[tuple[int, np.ndarray]] = []
-    capture = _open_capture(cv2, path)
-    try:
-        for index in range(max(wanted) + 1):
-            if not capture.grab():
-                break
-            if index in wanted:
-                ok, frame = capture.retrieve()
-                if ok and frame is not None:
-                    out.append((index, frame))
-    finally:
-        capture.release()
-    return out
-
-
-def _bgr_to_rgb(frame: np.ndarray) -> np.ndarray:
-    """OpenCV's BGR (or grey/BGRA) frame as a contiguous RGB uint8 array."""
-    if frame.ndim == 2:
-        frame = np.repeat(frame[:, :, None], 3, axis=2)
-    if frame.dtype != np.uint8:
-        frame = _scale_to_uint8(frame)
-    return np.ascontiguousarray(frame[:, :, 2::-1])
 
 
 def open_media(path: Path, frames: int = 8, max_pixels: int = DEFAULT_MAX_PIXELS) -> list[MediaItem]:
