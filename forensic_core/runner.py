@@ -12,7 +12,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -112,11 +112,7 @@ def run_pipeline(
         order = [item.id for item in planned]
         stopped_by: str | None = None
         try:
-            for item in planned:
-                if isinstance(item, PlannedProblem) and item.id not in journal.done:
-                    problem = InputResult(source=item.source, id=item.id, status="error", error=item.reason)
-                    journal.write(problem)
-                    observer.input_finished(problem)
+            _journal_problems(planned, journal, observer)
             todo = [item for item in planned if isinstance(item, InputRef) and item.id not in journal.done]
             plan = RunPlan(
                 pipeline=pipeline,
@@ -153,6 +149,15 @@ def run_pipeline(
                 journal.close()
             observer.run_finished(report.summary)
     return RunOutcome(outdir=outdir, report=report, written=written, problems=problems, stopped_by=stopped_by)
+
+
+def _journal_problems(planned: Sequence[Any], journal: Journal, observer: RunObserver) -> None:
+    """Inputs refused while planning (unreadable, not media) are journaled as errors, once."""
+    for item in planned:
+        if isinstance(item, PlannedProblem) and item.id not in journal.done:
+            problem = InputResult(source=item.source, id=item.id, status="error", error=item.reason)
+            journal.write(problem)
+            observer.input_finished(problem)
 
 
 def _engine(
