@@ -151,6 +151,27 @@ def _select_logit(target: Target, device: torch.device) -> Callable[[torch.Tenso
     return select
 
 
+def _class_token_readout(
+    gradients: Sequence[torch.Tensor | None],
+    outputs: Sequence[torch.Tensor],
+    attentions: Sequence[torch.Tensor],
+    value_list: Sequence[torch.Tensor],
+    rectify_coefficients: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The [class]-token readout: dy/dz at the class token (zero for a skipped block) weighs attention x values.
+    Returns (raw, coefficients, attention, values, contributions, readout rows)."""
+    class_gradients = [
+        torch.zeros_like(z[:, 0]) if grad is None else grad[:, 0] for grad, z in zip(gradients, outputs, strict=True)
+    ]
+    raw = torch.stack(class_gradients, dim=1).float()
+    coefficients = raw.clamp_min(0) if rectify_coefficients else raw
+    attention = torch.stack(list(attentions), dim=1)
+    values = torch.stack(list(value_list), dim=1).float()
+    rows = torch.zeros(outputs[0].shape[:2], dtype=torch.bool, device=outputs[0].device)
+    rows[:, 0] = True
+    return raw, coefficients, attention, values, class_token_contributions(attention, values, coefficients), rows
+
+
 def trace(
     adapter: VitAdapter,
     inputs: Any,
@@ -199,18 +220,10 @@ def trace(
         attention: torch.Tensor | None
         values: torch.Tensor | None
         if rows is None:
-            class_gradients = [
-                torch.zeros_like(z[:, 0]) if grad is None else grad[:, 0]
-                for grad, z in zip(gradients, outputs, strict=True)
-            ]
+            raw, coefficients, attention, values, contributions, rows = _class_token_readout(
+                gradients, outputs, attentions, value_list, rectify_coefficients
+            )
             del gradients
-            raw = torch.stack(class_gradients, dim=1).float()
-            coefficients = raw.clamp_min(0) if rectify_coefficients else raw
-            attention = torch.stack(attentions, dim=1)
-            values = torch.stack(value_list, dim=1).float()
-            contributions = class_token_contributions(attention, values, coefficients)
-            rows = torch.zeros(outputs[0].shape[:2], dtype=torch.bool, device=outputs[0].device)
-            rows[:, 0] = True
         else:
             queries = cast("list[QueryRecord]", recorder.queries)
             raw, coefficients, contributions = _readout_contributions(
