@@ -42,8 +42,8 @@ def test_default_pipeline_names_the_edited_region(demo_inputs, tmp_path):
     assert report["pipeline"] == "(default)"
     entry = report["results"][0]
     assert entry["status"] == "ok"
-    assert [d["component"] for d in entry["detections"]] == ["classic"]
-    assert entry["detections"][0]["details"]["heuristic"] is True
+    assert [d["component"] for d in entry["detections"]] == ["learned"]
+    assert entry["detections"][0]["details"]["calibrated"] is True
     assert {loc["component"] for loc in entry["localizations"]} == {"dq", "ghost"}
     assert all((out / loc["heatmap"]).exists() for loc in entry["localizations"])
     assert len(entry["faces"]) == 1

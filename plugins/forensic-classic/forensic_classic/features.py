@@ -3,8 +3,8 @@
 A local edit makes a *compact* region that some map finds unusual, often several maps at the same place, and it
 breaks the image's JPEG history there. So the features are, per map (:data:`MAPS`):
 
-* ``c20`` / ``c10``: the concentration of the heuristic detector (the most anomalous square window's mean robust z
-  minus the median, windows 0.2 and 0.1 of the shorter side: big and small edits);
+* ``c20`` / ``c10`` / ``c05``: the concentration of the heuristic detector (the most anomalous square window's
+  mean robust z minus the median, windows 0.2, 0.1 and 0.05 of the shorter side: big, small and eye-sized edits);
 * ``top``: the mean of the top 2% cells minus the median (strength of the strongest cells wherever they are);
 * ``tail``: the fraction of cells above z = 3;
 
@@ -16,7 +16,12 @@ and across maps:
 * JPEG traces: ``dq_periodic`` (fraction of the 12 dq frequencies with a double-quantisation period, i.e. how
   much of the image was saved twice on the same grid), ``dq_step`` (log of the estimated first AC step, a proxy
   of the last quality), ``nadjpg_search`` (log strength of the best shifted-grid hypothesis) and
-  ``nadjpg_shifted`` (the best grid is not the image's own).
+  ``nadjpg_shifted`` (the best grid is not the image's own), when nadjpg is among the maps;
+* copy-move: ``clone_top`` (log count of the block pairs sharing the most common displacement) and
+  ``clone_share`` (that count over all matching pairs), from :mod:`forensic_classic.clones`.
+
+nadjpg is not in the default :data:`MAPS`: on the photo kit it changed the held-out AUC by 0.005, and it is the
+slowest map (4 s on 12 MP).
 
 Heavy-tailed statistics are compressed by ``log1p`` so that a logistic model stays well-behaved on them.
 """
@@ -28,11 +33,13 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from forensic_classic.clones import clone_statistics
 from forensic_classic.ela import CellMap
 from forensic_classic.scoring import concentration
 
-MAPS = ("dq", "ghost", "nadjpg", "blindnoise", "noise", "ela")
-PER_MAP = ("c20", "c10", "top", "tail")
+MAPS = ("dq", "ghost", "blindnoise", "noise", "ela")
+PER_MAP = ("c20", "c10", "c05", "top", "tail")
+CLONES = ("clone_top", "clone_share")
 TRACES = ("dq_periodic", "dq_step", "nadjpg_search", "nadjpg_shifted")
 AGREEMENT = ("agree_c20", "agree_c10")
 
@@ -46,7 +53,7 @@ def feature_names(maps: tuple[str, ...] = MAPS) -> list[str]:
         names += ["dq_periodic", "dq_step"]
     if "nadjpg" in maps:
         names += ["nadjpg_search", "nadjpg_shifted"]
-    return names
+    return names + list(CLONES)
 
 
 def _on_grid(z: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -73,17 +80,18 @@ def _log1p(value: float) -> float:
 
 
 def map_statistics(z: np.ndarray) -> list[float]:
-    """(c20, c10, top, tail) of one map, compressed."""
+    """(c20, c10, c05, top, tail) of one map, compressed."""
     flat = np.asarray(z, dtype=np.float64).ravel()
     median = float(np.median(flat))
     count = max(1, math.ceil(0.02 * flat.size))
     top = float(np.partition(flat, flat.size - count)[-count:].mean()) - median
     tail = float((flat > 3.0).mean())
-    return [_log1p(concentration(z, 0.2)), _log1p(concentration(z, 0.1)), _log1p(top), math.sqrt(tail)]
+    windows = [_log1p(concentration(z, fraction)) for fraction in (0.2, 0.1, 0.05)]
+    return [*windows, _log1p(top), math.sqrt(tail)]
 
 
-def feature_vector(cells: Mapping[str, CellMap], maps: tuple[str, ...] = MAPS) -> np.ndarray:
-    """The features of one image (see the module docstring) from its evidence maps, as float64."""
+def feature_vector(image: np.ndarray, cells: Mapping[str, CellMap], maps: tuple[str, ...] = MAPS) -> np.ndarray:
+    """The features of one RGB image (see the module docstring) from its evidence maps, as float64."""
     values: list[float] = []
     for name in maps:
         values += map_statistics(cells[name].z)
@@ -105,4 +113,5 @@ def feature_vector(cells: Mapping[str, CellMap], maps: tuple[str, ...] = MAPS) -
         values.append(_log1p(float(details.get("search_score") or 0.0)))
         shift = details.get("shift") or [0, 0]
         values.append(float(tuple(shift) != (0, 0)))
+    values += clone_statistics(image)
     return np.asarray(values, dtype=np.float64)

@@ -99,7 +99,8 @@ def _load(path: str) -> LearnedModel:
 
 
 class LearnedDetector:
-    """Calibrated probability of a local edit from the classic maps (dq, ghost, nadjpg, blindnoise, noise, ela)."""
+    """Calibrated probability of a local edit from the classic maps (by default dq, ghost, blindnoise, noise, ela)
+    and the copy-move trace."""
 
     def __init__(self, settings: LearnedDetectorSettings, cache: EvidenceCache) -> None:
         self.settings = settings
@@ -112,7 +113,7 @@ class LearnedDetector:
     def _detect_one(self, item: MediaItem) -> Detection:
         model = self.model
         cells = {name: self.cache.cells(name, item.image, DEFAULT_SETTINGS[name]()) for name in model.maps}
-        features = feature_vector(cells, model.maps)
+        features = feature_vector(item.image, cells, model.maps)
         score = model.probability(features)
         shares = model.contributions(features)
         order = np.argsort(-np.abs(shares))[:5]
