@@ -34,7 +34,7 @@ def _descriptors(luma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros((0, 16), dtype=np.float32), np.zeros((0, 2), dtype=np.int64)
     parts = [pooled[i : i + rows, j : j + cols] for i in range(0, BLOCK, 2) for j in range(0, BLOCK, 2)]
     features = np.stack(parts, axis=-1).reshape(-1, 16).astype(np.float32)
-    positions = np.stack(np.mgrid[0:rows, 0:cols], axis=-1).reshape(-1, 2)
+    positions = np.moveaxis(np.mgrid[0:rows, 0:cols], 0, -1).reshape(-1, 2)
     return features, positions
 
 
@@ -76,10 +76,9 @@ def clone_statistics(image: np.ndarray) -> list[float]:
     np.add.at(counts, (found[:, 0], found[:, 1] + span), 1)
     # Allow 1 px of blur from JPEG noise and grid misalignment: sum each displacement's 3 x 3 neighbourhood.
     padded = np.pad(counts, 1)
-    near = sum(
-        padded[1 + dy : 1 + dy + counts.shape[0], 1 + dx : 1 + dx + counts.shape[1]]
-        for dy in (-1, 0, 1)
-        for dx in (-1, 0, 1)
-    )
+    near = np.zeros_like(counts)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            near += padded[1 + dy : 1 + dy + counts.shape[0], 1 + dx : 1 + dx + counts.shape[1]]
     top = int(near.max())
     return [math.log1p(top), top / (len(found) + 1)]
